@@ -1,0 +1,147 @@
+"""The decision library: load what was run, open sessions, ask and execute.
+
+Thread safety: one lock per Reasoner serialises statements and checks, so a reader never
+sees half of a statement's effect; any number of threads may share one Reasoner.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from reasoner.decision import Decision, Outcome, Requirement
+from reasoner.dialects import get_dialect
+from reasoner.dialects.base import Connect
+from reasoner.errors import ParseError, ReasonerError, StatementError
+from reasoner.source import Span
+
+
+class Reasoner:
+    """One policy world (a MatrixOne cluster, a MaxCompute tenant) under one target."""
+
+    def __init__(self, dialect: str = "matrixone", target: str | None = None,
+                 backend: str = "pydatalog") -> None:
+        self.dialect = get_dialect(dialect)
+        self.target = target or self.dialect.default_target
+        if self.target not in self.dialect.targets:
+            raise ValueError(f"unknown target {self.target!r} for {self.dialect.name} "
+                             f"(known: {', '.join(self.dialect.targets)})")
+        if backend != "pydatalog":
+            raise ValueError(f"unknown backend {backend!r} (known: pydatalog)")
+        self.lock = threading.RLock()
+        self.engine = self.dialect.new_engine(self.target)
+        self._initial: Session | None = None
+
+    # sessions -------------------------------------------------------------------------
+
+    def session(self, principal: str | None = None, role: str | None = None,
+                secondary: str | bool | None = None) -> Session:
+        """Log in: ``"acc1:joe"`` (MatrixOne), with an optional role and secondary mode."""
+        principal = principal or self.dialect.initial_principal
+        if principal == self.dialect.initial_principal and role is None:
+            role = self.dialect.initial_role
+        on = secondary is True or (isinstance(secondary, str) and secondary.lower() == "all")
+        span = Span("<session>", 0, 0, f"connect {principal}")
+        with self.lock:
+            state = self.engine.connect(principal, role, on, span)
+        return Session(self, state, principal)
+
+    @property
+    def initial_session(self) -> Session:
+        if self._initial is None:
+            self._initial = self.session()
+        return self._initial
+
+    # scripts --------------------------------------------------------------------------
+
+    def load(self, script: str | Path, *, source: str | None = None) -> list[Outcome]:
+        """Run a script (a path, or the text itself) and return each statement's outcome.
+
+        ``-- connect <principal> [role R] [secondary all|none]`` lines switch sessions, so
+        a history made by several users replays as it happened.
+        """
+        return list(self.run(script, source=source))
+
+    def run(self, script: str | Path, *, source: str | None = None) -> Iterator[Outcome]:
+        text, name = _read(script, source)
+        session = self.initial_session
+        for item in self.dialect.parse_script(text, name):
+            if isinstance(item, Connect):
+                try:
+                    session = self.session(item.principal, item.role, item.secondary)
+                except StatementError as exc:
+                    yield Outcome(False, item.span.text, item.span.line, item.span.source,
+                                  error=exc.message)
+                continue
+            if isinstance(item, ParseError):
+                yield Outcome(False, "", item.line, item.source, error=str(item))
+                continue
+            yield session.run(item)
+
+    def execute(self, sql: str) -> Outcome:
+        """Run one statement as the initial session (MatrixOne: sys:root, moadmin)."""
+        return self.initial_session.execute(sql)
+
+
+class Session:
+    """A logged-in user: current role, secondary mode, current database."""
+
+    def __init__(self, reasoner: Reasoner, state: Any, principal: str) -> None:
+        self.reasoner = reasoner
+        self.state = state
+        self.principal = principal
+
+    def execute(self, sql: str, *, source: str = "<text>", line: int = 1) -> Outcome:
+        """Run one statement; the outcome is ok or the error the real system gives."""
+        try:
+            statement = self.reasoner.dialect.parse_statement(sql, source, line, 1)
+        except ParseError as exc:
+            return Outcome(False, sql, line, source, error=str(exc))
+        return self.run(statement)
+
+    def run(self, statement: Any) -> Outcome:
+        span: Span = statement.span
+        with self.reasoner.lock:
+            try:
+                decision = self.reasoner.engine.execute(self.state, statement)
+            except StatementError as exc:
+                return Outcome(False, span.text, span.line, span.source, error=exc.message,
+                               decision=getattr(exc, "decision", None))
+            except ReasonerError as exc:
+                return Outcome(False, span.text, span.line, span.source, error=str(exc))
+            except Exception as exc:  # fail closed: report, never allow
+                return Outcome(False, span.text, span.line, span.source,
+                               error=f"internal error: {type(exc).__name__}: {exc}")
+        return Outcome(True, span.text, span.line, span.source, decision=decision)
+
+    def check(self, privilege: str, on: str) -> Decision:
+        """May this session use ``privilege`` on ``on`` (``"table db1.t1"``,
+        ``"account *"``, ``"database db1"``)? Never raises: errors are denies."""
+        kind, _, name = on.strip().partition(" ")
+        with self.reasoner.lock:
+            try:
+                return self.reasoner.engine.check(self.state, privilege, kind.lower(),
+                                                  name.strip())
+            except Exception as exc:
+                message = exc.message if isinstance(exc, StatementError) else (
+                    f"{type(exc).__name__}: {exc}")
+                return Decision(False, Requirement(f"{privilege} on {on}"), errors=(message,))
+
+    def close(self) -> None:
+        with self.reasoner.lock:
+            self.reasoner.engine.disconnect(self.state)
+
+
+def _read(script: str | Path, source: str | None) -> tuple[str, str]:
+    if isinstance(script, Path):
+        return script.read_text(encoding="utf-8", errors="replace"), source or str(script)
+    if "\n" not in script and len(script) < 4096:
+        path = Path(script)
+        try:
+            if path.is_file():
+                return path.read_text(encoding="utf-8", errors="replace"), source or script
+        except OSError:
+            pass
+    return script, source or "<text>"

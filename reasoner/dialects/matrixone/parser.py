@@ -1,0 +1,778 @@
+"""MatrixOne SQL text to the typed statements of :mod:`.statements`.
+
+``parse_statement`` parses one statement with the LALR grammar ``grammar/matrixone.lark``;
+``parse_script`` splits a script on ``;`` (outside quotes and comments), yields the
+``-- connect ...`` directives it finds between statements, and reports a statement that does
+not parse as a :class:`ParseError` value so that the caller can go on with the next one.
+Positions in errors and spans are those of the original file (1-based line and column).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark.lexer import PatternStr
+from lark.tree import Meta
+
+from reasoner.errors import ParseError
+from reasoner.resources import data_dir
+from reasoner.source import Span
+
+from . import statements as st
+
+__all__ = ["ConnectDirective", "parse_script", "parse_statement"]
+
+_GRAMMAR_FILE = "matrixone.lark"
+_lock = threading.Lock()
+_parser: Lark | None = None
+
+
+@dataclass(frozen=True)
+class ConnectDirective:
+    """A ``-- connect <principal> [role R] [secondary all|none]`` comment line of a script:
+    who runs the statements that follow (names lower-cased, as MatrixOne folds them)."""
+
+    principal: str
+    role: str | None
+    secondary: str | None  # "all" | "none"
+    span: Span
+
+
+def _get_parser() -> Lark:
+    """The LALR parser, built once per process (building it takes a fraction of a second)."""
+    global _parser
+    with _lock:
+        if _parser is None:
+            text = (data_dir("grammar") / _GRAMMAR_FILE).read_text(encoding="utf-8")
+            _parser = Lark(
+                text,
+                parser="lalr",
+                lexer="contextual",
+                propagate_positions=True,
+                maybe_placeholders=True,
+            )
+        return _parser
+
+
+# --- values ---------------------------------------------------------------------------------
+
+_ESCAPES = {"0": "\0", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a"}
+
+
+def _unquote_string(text: str) -> str:
+    """A '...' or "..." literal's value: MySQL backslash escapes and doubled quotes."""
+    quote, body = text[0], text[1:-1]
+    if "\\" not in body:
+        return body.replace(quote * 2, quote)
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            # \% and \_ keep their backslash (they are LIKE escapes), as in MySQL
+            out.append("\\" + nxt if nxt in "%_" else _ESCAPES.get(nxt, nxt))
+            i += 2
+        elif ch == quote and body.startswith(quote * 2, i):
+            out.append(quote)
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def _token_text(tok: Token) -> str:
+    """The value of a NAME / `QNAME` / 'STRING' token, quotes removed, case kept."""
+    value = str(tok)
+    if tok.type == "QNAME":
+        return value[1:-1].replace("``", "`")
+    if tok.type == "STRING":
+        return _unquote_string(value)
+    return value
+
+
+def _fold(name: str) -> str:
+    """MatrixOne's folding of user, role, account, database and table names."""
+    return name.strip().lower()
+
+
+@dataclass(frozen=True)
+class _Flag:
+    """An optional keyword group that was present (IF EXISTS, OR REPLACE, TEMPORARY ...)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class _Text:
+    """The exact source text of a sub-tree (a query, a view body, a SET value)."""
+
+    text: str
+    single: Token | None = None  # the only token of the text, when there is exactly one
+
+
+@dataclass(frozen=True)
+class _UserSpec:
+    name: str
+    password: str | None
+
+
+@dataclass(frozen=True)
+class _Tagged:
+    """A sub-tree's value with what it is: "default_role", "from_db", "security"..."""
+
+    tag: str
+    value: Any
+
+
+def _flags(children: Iterable[Any]) -> set[str]:
+    return {c.name for c in children if isinstance(c, _Flag)}
+
+
+def _first(children: Iterable[Any], kind: type) -> Any:
+    return next((c for c in children if isinstance(c, kind)), None)
+
+
+def _tagged(children: Iterable[Any], tag: str) -> Any:
+    return next((c.value for c in children if isinstance(c, _Tagged) and c.tag == tag), None)
+
+
+# --- tree -> statements ---------------------------------------------------------------------
+
+
+@v_args(inline=True)
+class _Builder(Transformer):
+    """Builds the statement dataclasses; one instance per statement (it holds its text)."""
+
+    def __init__(self, text: str, span: Span) -> None:
+        super().__init__(visit_tokens=False)
+        self.text = text
+        self.span = span
+
+    def _slice(self, meta: Meta) -> str:
+        return "" if meta.empty else self.text[meta.start_pos : meta.end_pos]
+
+    # names
+    def ident(self, tok: Token) -> str:
+        return _fold(_token_text(tok))
+
+    name_str = ident
+
+    def obj_name(self, first: str, second: str | None = None) -> st.ObjectName:
+        return st.ObjectName(None, first) if second is None else st.ObjectName(first, second)
+
+    def obj_names(self, *names: st.ObjectName) -> tuple[st.ObjectName, ...]:
+        return names
+
+    def role_names(self, *names: str) -> tuple[str, ...]:
+        return names
+
+    def user_name(self, name: str, _host: Any = None) -> str:
+        return name
+
+    def user_names(self, *names: str) -> tuple[str, ...]:
+        return names
+
+    def if_exists(self) -> _Flag:
+        return _Flag("if_exists")
+
+    def if_not_exists(self) -> _Flag:
+        return _Flag("if_not_exists")
+
+    def grant_option(self) -> _Flag:
+        return _Flag("with_grant_option")
+
+    def temporary(self) -> _Flag:
+        return _Flag("temporary")
+
+    def or_replace(self) -> _Flag:
+        return _Flag("or_replace")
+
+    @v_args(meta=True)
+    def tail(self, meta: Meta, _children: list[Any]) -> _Text:
+        return _Text(self._slice(meta))
+
+    @v_args(meta=True)
+    def set_value(self, meta: Meta, children: list[Any]) -> _Text:
+        single = children[0] if len(children) == 1 and isinstance(children[0], Token) else None
+        return _Text(self._slice(meta), single)
+
+    select_body = tail
+    view_body = tail
+
+    @v_args(meta=True)
+    def as_select(self, meta: Meta, children: list[Any]) -> _Tagged:
+        if len(children) == 1:  # [AS] SELECT ...: the select_body's text starts at SELECT
+            return _Tagged("as_select", children[0].text)
+        text = self._slice(meta)  # AS (SELECT ...) ...: drop the AS
+        return _Tagged("as_select", text[text.index("(", 2):])
+
+    # accounts
+    def auth_password(self, password: Token) -> str:
+        return _token_text(password)
+
+    def auth_random(self) -> str:
+        return ""
+
+    def auth_with(self, _value: Token) -> str:
+        return ""
+
+    def create_account(self, flag: _Flag | None, name: str, admin: str, password: str
+                       ) -> st.CreateAccount:
+        return st.CreateAccount(self.span, name, admin, password, if_not_exists=flag is not None)
+
+    def drop_account(self, flag: _Flag | None, name: str) -> st.DropAccount:
+        return st.DropAccount(self.span, name, if_exists=flag is not None)
+
+    def alter_account(self, flag: _Flag | None, name: str, _tail: _Text) -> st.AlterAccount:
+        return st.AlterAccount(self.span, name, if_exists=flag is not None)
+
+    # users and roles
+    def user_spec(self, name: str, password: str | None) -> _UserSpec:
+        return _UserSpec(name, password)
+
+    def user_specs(self, *specs: _UserSpec) -> tuple[st.UserSpec, ...]:
+        return tuple(st.UserSpec(s.name, s.password) for s in specs)
+
+    def default_role(self, name: str) -> _Tagged:
+        return _Tagged("default_role", name)
+
+    def create_user(self, flag: _Flag | None, users: tuple[st.UserSpec, ...],
+                    role: _Tagged | None, *_options: Token) -> st.CreateUser:
+        return st.CreateUser(self.span, users, default_role=role.value if role else None,
+                             if_not_exists=flag is not None)
+
+    def alter_user(self, flag: _Flag | None, users: tuple[st.UserSpec, ...],
+                   role: _Tagged | None, *_options: Token) -> st.AlterUser:
+        return st.AlterUser(self.span, users[0].name, if_exists=flag is not None,
+                            default_role=role.value if role else None)
+
+    def drop_user(self, flag: _Flag | None, names: tuple[str, ...]) -> st.DropUser:
+        return st.DropUser(self.span, names, if_exists=flag is not None)
+
+    def create_role(self, flag: _Flag | None, names: tuple[str, ...]) -> st.CreateRole:
+        return st.CreateRole(self.span, names, if_not_exists=flag is not None)
+
+    def drop_role(self, flag: _Flag | None, names: tuple[str, ...]) -> st.DropRole:
+        return st.DropRole(self.span, names, if_exists=flag is not None)
+
+    def alter_role_rename(self, name: str, new_name: str) -> st.AlterRole:
+        return st.AlterRole(self.span, name, new_name)
+
+    def alter_role_other(self, name: str, _tail: _Text) -> st.AlterRole:
+        return st.AlterRole(self.span, name)
+
+    # grants
+    def priv_type(self, *tokens: Token) -> str:
+        keyword = " ".join(str(t).lower() for t in tokens)
+        return "all" if keyword == "all privileges" else keyword
+
+    def privilege(self, keyword: str, *columns: str) -> st.Privilege:
+        return st.Privilege(keyword, columns)
+
+    def privileges(self, *privs: st.Privilege) -> tuple[st.Privilege, ...]:
+        return privs
+
+    def object_type(self, tok: Token) -> str:
+        return str(tok).lower()
+
+    def level_star(self) -> tuple[str, str | None, str]:
+        return "*", None, "*"
+
+    def level_star_star(self) -> tuple[str, str | None, str]:
+        return "*.*", "*", "*"
+
+    def level_db_star(self, db: str) -> tuple[str, str | None, str]:
+        return f"{db}.*", db, "*"
+
+    def level_db_table(self, db: str, name: str) -> tuple[str, str | None, str]:
+        return f"{db}.{name}", db, name
+
+    def level_name(self, name: str) -> tuple[str, str | None, str]:
+        return name, None, name
+
+    def grant_privilege(self, privs: tuple[st.Privilege, ...], object_type: str,
+                        level: tuple[str, str | None, str], roles: tuple[str, ...],
+                        flag: _Flag | None) -> st.GrantPrivilege:
+        on = st.PrivilegeLevel(object_type, *level)
+        return st.GrantPrivilege(self.span, privs, on, roles, with_grant_option=flag is not None)
+
+    def revoke_privilege(self, flag: _Flag | None, privs: tuple[st.Privilege, ...],
+                         object_type: str, level: tuple[str, str | None, str],
+                         roles: tuple[str, ...]) -> st.RevokePrivilege:
+        on = st.PrivilegeLevel(object_type, *level)
+        return st.RevokePrivilege(self.span, privs, on, roles, if_exists=flag is not None)
+
+    def grant_role(self, roles: tuple[str, ...], grantees: tuple[str, ...],
+                   flag: _Flag | None) -> st.GrantRole:
+        return st.GrantRole(self.span, roles, grantees, with_grant_option=flag is not None)
+
+    def revoke_role(self, flag: _Flag | None, roles: tuple[str, ...],
+                    grantees: tuple[str, ...]) -> st.RevokeRole:
+        return st.RevokeRole(self.span, roles, grantees, if_exists=flag is not None)
+
+    # session
+    def set_role(self, name: str) -> st.SetRole:
+        return st.SetRole(self.span, name)
+
+    def secondary_kind(self, tok: Token) -> str:
+        return str(tok).lower()
+
+    def set_secondary_role(self, kind: str) -> st.SetSecondaryRole:
+        return st.SetSecondaryRole(self.span, all=kind == "all")
+
+    def set_default_role(self, *_children: Any) -> st.SetDefaultRole:
+        return st.SetDefaultRole(self.span)
+
+    def scope(self, tok: Token) -> str:
+        return str(tok).lower()
+
+    def _value(self, value: _Text) -> str:
+        if value.single is not None and value.single.type == "STRING":
+            return _unquote_string(str(value.single))
+        return value.text
+
+    def assign_system(self, scope: str | None, *rest: Any) -> st.SetVariable:
+        *names, value = rest
+        name = ".".join(str(n) for n in names).lower()
+        return st.SetVariable(self.span, name, self._value(value), is_global=scope == "global")
+
+    def assign_variable(self, var: Token, value: _Text) -> st.SetVariable:
+        raw = str(var)
+        is_system = raw.startswith("@@")
+        body = raw[2:] if is_system else raw[1:]
+        if body[:1] in "`'\"":
+            body = _token_text(Token("QNAME" if body[0] == "`" else "STRING", body))
+        is_global = False
+        if is_system:
+            scope, dot, rest = body.partition(".")
+            if dot and scope.lower() in ("global", "session", "local"):
+                is_global, body = scope.lower() == "global", rest
+        name = body.lower() if is_system else "@" + body.lower()
+        return st.SetVariable(self.span, name, self._value(value), is_global=is_global)
+
+    def assign_names(self, value: _Text) -> st.SetVariable:
+        return st.SetVariable(self.span, "names", self._value(value))
+
+    def assign_charset(self, value: _Text) -> st.SetVariable:
+        return st.SetVariable(self.span, "character_set_client", self._value(value))
+
+    def set_variables(self, first: st.SetVariable, *more: st.SetVariable) -> st.SetVariable:
+        if not more:
+            return first
+        return st.SetVariable(first.span, first.name, first.value, first.is_global, more=more)
+
+    def use(self, name: str) -> st.Use:
+        return st.Use(self.span, name)
+
+    # catalogue DDL
+    def create_database(self, flag: _Flag | None, name: str, _tail: _Text
+                        ) -> st.CreateDatabase:
+        return st.CreateDatabase(self.span, name, if_not_exists=flag is not None)
+
+    def drop_database(self, flag: _Flag | None, name: str) -> st.DropDatabase:
+        return st.DropDatabase(self.span, name, if_exists=flag is not None)
+
+    @v_args(inline=False)
+    def create_table_like(self, children: list[Any]) -> st.CreateTable:
+        flags = _flags(children)
+        table, like = [c for c in children if isinstance(c, st.ObjectName)]
+        return st.CreateTable(self.span, table, if_not_exists="if_not_exists" in flags,
+                              temporary="temporary" in flags, like=like)
+
+    @v_args(inline=False)
+    def create_table(self, children: list[Any]) -> st.CreateTable:
+        flags = _flags(children)
+        as_select = _tagged(children, "as_select")
+        return st.CreateTable(self.span, _first(children, st.ObjectName),
+                              if_not_exists="if_not_exists" in flags,
+                              temporary="temporary" in flags, as_select=as_select)
+
+    def table_options(self, *_tokens: Any) -> None:
+        return None
+
+    def drop_table(self, flag: _Flag | None, names: tuple[st.ObjectName, ...]) -> st.DropTable:
+        return st.DropTable(self.span, names, if_exists=flag is not None)
+
+    def alter_table(self, table: st.ObjectName, _tail: _Text) -> st.AlterTable:
+        return st.AlterTable(self.span, table)
+
+    def rename_pair(self, old: st.ObjectName, new: st.ObjectName
+                    ) -> tuple[st.ObjectName, st.ObjectName]:
+        return old, new
+
+    def rename_table(self, *pairs: tuple[st.ObjectName, st.ObjectName]) -> st.RenameTable:
+        return st.RenameTable(self.span, pairs)
+
+    def truncate(self, table: st.ObjectName) -> st.Truncate:
+        return st.Truncate(self.span, table)
+
+    def security_kind(self, tok: Token) -> str:
+        return str(tok).lower()
+
+    def security(self, kind: str) -> _Tagged:
+        return _Tagged("security", kind)
+
+    @v_args(inline=False)
+    def create_view(self, children: list[Any]) -> st.CreateView:
+        flags = _flags(children)
+        return st.CreateView(self.span, _first(children, st.ObjectName), children[-1].text,
+                             or_replace="or_replace" in flags,
+                             if_not_exists="if_not_exists" in flags,
+                             security=_tagged(children, "security"))
+
+    @v_args(inline=False)
+    def alter_view(self, children: list[Any]) -> st.AlterView:
+        return st.AlterView(self.span, _first(children, st.ObjectName), children[-1].text,
+                            security=_tagged(children, "security"))
+
+    def drop_view(self, flag: _Flag | None, names: tuple[st.ObjectName, ...]) -> st.DropView:
+        return st.DropView(self.span, names, if_exists=flag is not None)
+
+    # SHOW
+    def from_db(self, name: str) -> _Tagged:
+        return _Tagged("from_db", name)
+
+    def show_filter(self, _tail: _Text) -> None:
+        return None
+
+    def show_tables(self, db: _Tagged | None, _filter: None) -> st.Show:
+        return st.Show(self.span, "tables", database=db.value if db else None)
+
+    def _table_in(self, table: st.ObjectName, db: _Tagged | None) -> st.ObjectName:
+        return st.ObjectName(db.value, table.name) if db else table
+
+    def show_columns(self, table: st.ObjectName, db: _Tagged | None, _filter: None
+                     ) -> st.Show:
+        table = self._table_in(table, db)
+        return st.Show(self.span, "columns", database=table.database, table=table)
+
+    def show_index(self, table: st.ObjectName, db: _Tagged | None, _filter: None) -> st.Show:
+        table = self._table_in(table, db)
+        return st.Show(self.span, "index", database=table.database, table=table)
+
+    def show_grants(self, grantee: str | None = None, _roles: Any = None) -> st.Show:
+        return st.Show(self.span, "grants", grantee=grantee)
+
+    def show_create_table(self, table: st.ObjectName) -> st.Show:
+        return st.Show(self.span, "create table", database=table.database, table=table)
+
+    def show_create_view(self, view: st.ObjectName) -> st.Show:
+        return st.Show(self.span, "create view", database=view.database, table=view)
+
+    def show_create_database(self, _flag: _Flag | None, name: str) -> st.Show:
+        return st.Show(self.span, "create database", database=name)
+
+    def show_table_status(self, db: _Tagged | None, _filter: None) -> st.Show:
+        return st.Show(self.span, "table status", database=db.value if db else None)
+
+    def show_create(self) -> str:
+        return "create"
+
+    def show_word(self, tok: Token) -> str:
+        return str(tok).lower()
+
+    def show_generic(self, create: str | None, *rest: Any) -> st.Show:
+        words = [w for w in rest if isinstance(w, str)]
+        what = " ".join(([create] if create else []) + words)
+        return st.Show(self.span, what, database=_tagged(rest, "from_db"))
+
+    # everything else
+    def describe(self, table: st.ObjectName, _column: str | None) -> st.Show:
+        return st.Show(self.span, "columns", database=table.database, table=table)
+
+    def explain(self, *_children: Any) -> st.Other:
+        return st.Other(self.span, "explain")
+
+    def other_keyword(self, *tokens: Token) -> str:
+        return " ".join(str(t).lower() for t in tokens)
+
+    def other(self, keyword: str, _tail: _Text) -> st.Other:
+        return st.Other(self.span, keyword)
+
+    def query_keyword(self, tok: Token) -> str:
+        return str(tok).lower()
+
+    def query(self, kind: str, _tail: _Text) -> st.Query:
+        return st.Query(self.span, kind, self.span.text)
+
+    def paren_query(self, *_children: Any) -> st.Query:
+        return st.Query(self.span, "select", self.span.text)
+
+    def cte(self, *_children: Any) -> None:
+        return None
+
+    def with_query(self, *children: Any) -> st.Query:
+        kind = next((c for c in children if isinstance(c, str)), "select")
+        return st.Query(self.span, kind, self.span.text)
+
+    def start(self, statement: st.Statement) -> st.Statement:
+        return statement
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+_CLASS_NAMES = {
+    "NAME": "a name",
+    "QNAME": "a name",
+    "STRING": "a string",
+    "NUMBER": "a number",
+    "VARIABLE": "a variable",
+    "OP": "an operator",
+    "$END": "end of statement",
+}
+_MAX_EXPECTED = 16
+
+
+def _describe_expected(names: Iterable[str]) -> str:
+    parser = _get_parser()
+    keywords: set[str] = set()
+    others: set[str] = set()
+    for name in names:
+        if name in _CLASS_NAMES:
+            others.add(_CLASS_NAMES[name])
+            continue
+        try:
+            pattern = parser.get_terminal(name).pattern
+        except KeyError:
+            others.add(name.lstrip("_"))
+            continue
+        if isinstance(pattern, PatternStr):
+            others.add(f"'{pattern.value}'")
+        else:
+            keywords.add(name.lstrip("_"))
+    items = sorted(keywords) + sorted(others)
+    if len(items) > _MAX_EXPECTED:
+        items = items[:_MAX_EXPECTED] + ["..."]
+    return ", ".join(items)
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of ``offset`` in ``text``."""
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _shift(line: int, column: int, rel_line: int, rel_column: int) -> tuple[int, int]:
+    """A position inside a statement that starts at (line, column), made absolute."""
+    if rel_line <= 1:
+        return line, column + rel_column - 1
+    return line + rel_line - 1, rel_column
+
+
+def _error(exc: UnexpectedInput, text: str, source: str, line: int, column: int) -> ParseError:
+    """A lark error as the file:line:col 'expected ... near ...' ParseError."""
+    rel_line, rel_column = getattr(exc, "line", -1), getattr(exc, "column", -1)
+    if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
+        near = f"near '{exc.token}'"
+        expected = exc.accepts or exc.expected
+    elif isinstance(exc, UnexpectedCharacters):
+        near = f"near {text[exc.pos_in_stream:exc.pos_in_stream + 1]!r}"
+        expected = exc.allowed or set()
+    else:  # end of input
+        near = "near end of statement"
+        expected = getattr(exc, "expected", None) or set()
+        rel_line, rel_column = _position(text, len(text))
+    if rel_line < 1 or rel_column < 1:
+        rel_line, rel_column = _position(text, len(text))
+    where = _shift(line, column, rel_line, rel_column)
+    described = _describe_expected(expected)
+    message = f"expected one of: {described} {near}" if described else f"unexpected input {near}"
+    return ParseError(source, where[0], where[1], message)
+
+
+# --- statements -----------------------------------------------------------------------------
+
+_LEADING = re.compile(r"(?:\s+|--(?=\s|$)[^\n]*|#[^\n]*|/\*[\s\S]*?\*/)*")
+
+
+def parse_statement(text: str, source: str = "<text>", line: int = 1, column: int = 1
+                    ) -> st.Statement:
+    """One MatrixOne statement (an optional trailing ``;`` is allowed) -> its dataclass.
+
+    ``line``/``column`` say where ``text`` starts in ``source``, so that the span and any
+    :class:`ParseError` point into the original file.
+    """
+    skip = _LEADING.match(text)
+    offset = skip.end() if skip else 0
+    line, column = _shift(line, column, *_position(text, offset))
+    body = text[offset:].rstrip()
+    if body.endswith(";"):
+        body = body[:-1].rstrip()
+    span = Span(source, line, column, body)
+    if not body:
+        raise ParseError(source, line, column, "empty statement")
+    nul = body.find("\0")
+    if nul >= 0:
+        where = _shift(line, column, *_position(body, nul))
+        raise ParseError(source, where[0], where[1], "unexpected NUL character")
+    try:
+        tree = _get_parser().parse(body)
+    except UnexpectedInput as exc:
+        raise _error(exc, body, source, line, column) from None
+    try:
+        return _Builder(body, span).transform(tree)
+    except VisitError as exc:  # a bug in the builder, not the user's fault
+        raise RuntimeError(f"cannot build statement from {body!r}: {exc.orig_exc}") from exc
+
+
+# --- scripts --------------------------------------------------------------------------------
+
+_DIRECTIVE = re.compile(
+    r"--\s*connect\s+(?P<principal>\S+)"
+    r"(?:\s+role\s+(?P<role>\S+))?"
+    r"(?:\s+secondary\s+(?P<secondary>all|none))?\s*$",
+    re.IGNORECASE,
+)
+_NORMAL_STOP = re.compile(r"[;'\"`#]|--(?=\s|$)|/\*")
+_QUOTE_STOP = {q: re.compile(r"\\|" + re.escape(q)) for q in "'\""}
+_QUOTE_STOP["`"] = re.compile("`")
+
+
+@dataclass
+class _Chunk:
+    text: str
+    line: int
+    column: int
+
+
+class _Splitter:
+    """Cuts a script into statement texts and directives, one line at a time."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.start: tuple[int, int] | None = None
+        self.state = ""  # "": normal, a quote character, or "/*"
+
+    def _add(self, piece: str, lineno: int, col: int) -> None:
+        if self.start is None:
+            stripped = piece.lstrip()
+            if not stripped:
+                return
+            col += len(piece) - len(stripped)
+            piece = stripped
+            self.start = (lineno, col)
+        self.parts.append(piece)
+
+    def flush(self) -> _Chunk | None:
+        start, text = self.start, "".join(self.parts).rstrip()
+        self.parts, self.start = [], None
+        if start is None or not text:
+            return None
+        return _Chunk(text, start[0], start[1])
+
+    def feed(self, line: str, lineno: int) -> Iterator[_Chunk | ConnectDirective]:
+        stripped = line.strip()
+        if not self.state and stripped.startswith("--"):
+            m = _DIRECTIVE.match(stripped)
+            if m:
+                chunk = self.flush()
+                if chunk:
+                    yield chunk
+                col = len(line) - len(line.lstrip()) + 1
+                role, secondary = m.group("role"), m.group("secondary")
+                yield ConnectDirective(
+                    m.group("principal").lower(),
+                    role.lower() if role else None,
+                    secondary.lower() if secondary else None,
+                    Span("", lineno, col, stripped),
+                )
+                return
+        i, n = 0, len(line)
+        while i < n:
+            if self.state == "":
+                m = _NORMAL_STOP.search(line, i)
+                stop = m.start() if m else n
+                if stop > i:
+                    self._add(line[i:stop], lineno, i + 1)
+                if m is None:
+                    return
+                token = m.group()
+                if token == ";":
+                    chunk = self.flush()
+                    if chunk:
+                        yield chunk
+                    i = stop + 1
+                elif token in ("#", "--"):
+                    if self.start is not None:  # a comment inside a statement stays in it
+                        self.parts.append(line[stop:])
+                    return
+                elif token == "/*":
+                    if self.start is not None:
+                        self.parts.append("/*")
+                    self.state, i = "/*", stop + 2
+                else:  # a quote opens
+                    self._add(token, lineno, stop + 1)
+                    self.state, i = token, stop + 1
+            elif self.state == "/*":
+                end = line.find("*/", i)
+                stop = n if end < 0 else end + 2
+                if self.start is not None:
+                    self.parts.append(line[i:stop])
+                if end >= 0:
+                    self.state = ""
+                i = stop
+            else:
+                quote = self.state
+                m = _QUOTE_STOP[quote].search(line, i)
+                if m is None:
+                    self.parts.append(line[i:])
+                    return
+                if m.group() == "\\":
+                    self.parts.append(line[i : m.end() + 1])
+                    i = m.end() + 1
+                elif line.startswith(quote * 2, m.start()):
+                    self.parts.append(line[i : m.end() + 1])
+                    i = m.end() + 1
+                else:
+                    self.parts.append(line[i : m.end()])
+                    self.state, i = "", m.end()
+
+
+def _lines(text: str | Iterable[str]) -> Iterator[str]:
+    """Lines ending in "\\n" (CRLF and CR normalised), without a leading BOM."""
+    source: Iterable[str] = io.StringIO(text, newline=None) if isinstance(text, str) else text
+    first = True
+    for line in source:
+        if first:
+            line, first = line.removeprefix("\ufeff"), False
+        if line.endswith("\r\n"):
+            line = line[:-2] + "\n"
+        elif line.endswith("\r"):
+            line = line[:-1] + "\n"
+        yield line
+
+
+def parse_script(text: str | Iterable[str], source: str = "<text>"
+                 ) -> Iterator[st.Statement | ParseError | ConnectDirective]:
+    """The statements and ``-- connect`` directives of a script, in order, lazily.
+
+    ``text`` is the script, or any iterable of its lines (an open file), which is then read
+    as it is consumed. A statement that does not parse is yielded as its ParseError.
+    """
+    splitter = _Splitter()
+
+    def emit(item: _Chunk | ConnectDirective) -> st.Statement | ParseError | ConnectDirective:
+        if isinstance(item, ConnectDirective):
+            return ConnectDirective(item.principal, item.role, item.secondary,
+                                    Span(source, item.span.line, item.span.column,
+                                         item.span.text))
+        try:
+            return parse_statement(item.text, source, item.line, item.column)
+        except ParseError as exc:
+            return exc
+
+    for lineno, line in enumerate(_lines(text), 1):
+        for item in splitter.feed(line, lineno):
+            yield emit(item)
+    chunk = splitter.flush()
+    if chunk:
+        yield emit(chunk)

@@ -1,0 +1,1 @@
+"""Renderers: text for the terminal, JSON for machines."""
