@@ -99,6 +99,9 @@ class Session:
             statement = self.reasoner.dialect.parse_statement(sql, source, line, 1)
         except ParseError as exc:
             return Outcome(False, sql, line, source, error=str(exc))
+        except Exception as exc:  # a parser bug must not crash the caller or allow anything
+            return Outcome(False, sql, line, source,
+                           error=f"internal error while parsing: {type(exc).__name__}: {exc}")
         return self.run(statement)
 
     def run(self, statement: Any) -> Outcome:

@@ -22,7 +22,7 @@ ADMIN_ROLE = {True: "moadmin", False: "accountadmin"}  # keyed by "is the sys ac
 PREDEFINED_ROLES = ("moadmin", "accountadmin", "public")
 
 
-@dataclass
+@dataclass(eq=False)
 class RoleRec:
     id: str
     name: str
@@ -31,7 +31,7 @@ class RoleRec:
     creator: str | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class UserRec:
     id: str
     name: str
@@ -39,7 +39,7 @@ class UserRec:
     default_role: str  # role name
 
 
-@dataclass
+@dataclass(eq=False)
 class ObjectRec:
     """A table or a view. ``refs``: for a view, the (database, name) pairs its body reads."""
 
@@ -53,7 +53,7 @@ class ObjectRec:
     refs: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass
+@dataclass(eq=False)
 class DatabaseRec:
     id: str
     name: str
@@ -63,7 +63,7 @@ class DatabaseRec:
     objects: dict[str, ObjectRec] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(eq=False)
 class AccountRec:
     id: str
     name: str
