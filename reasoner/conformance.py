@@ -14,6 +14,8 @@ from pathlib import Path
 from reasoner.api import Reasoner, Session
 
 _CHECK = re.compile(r"^\s*(?P<priv>.+?)\s+on\s+(?P<kind>\w+)\s+(?P<name>.+?)\s*$", re.I)
+# FORMAT.md: a MatrixOne file without a pragma holds for these targets
+UNMARKED_TARGETS = ("matrixone-v4.2.0", "matrixone-main")
 _TARGET = re.compile(r"^#\s*@target:\s*(\S+)")
 
 
@@ -82,14 +84,17 @@ def run_file(path: Path, target: str, display: str | None = None) -> FileResult:
     if dialect == "matrixone" and pragma is not None and pragma != target:
         result.skipped = f"target {pragma}"
         return result
-    if dialect == "matrixone" and pragma is None and target == "matrixone-doc":
-        pass  # files without the pragma hold for v4.2.0 and main; doc is v4.2.0 plus
+    if dialect == "matrixone" and pragma is None and target not in UNMARKED_TARGETS:
+        result.skipped = "no target pragma: holds for matrixone-v4.2.0 and matrixone-main"
+        return result
     try:
         reasoner = Reasoner(dialect, target if dialect == "matrixone" else None)
     except Exception as exc:  # a broken installation fails every record, loudly
         result.failures.append(f"{name}:1: expected a reasoner, got {type(exc).__name__}: {exc}")
         return result
-    session: Session = reasoner.initial_session
+    session: Session | None = None
+    if reasoner.dialect.initial_principal:
+        session = reasoner.initial_session
     for record in records:
         outcome = _run_record(reasoner, session, record, name)
         if isinstance(outcome, Session):
@@ -104,27 +109,30 @@ def run_file(path: Path, target: str, display: str | None = None) -> FileResult:
     return result
 
 
-def _run_record(reasoner: Reasoner, session: Session, record: Record,
+def _run_record(reasoner: Reasoner, session: Session | None, record: Record,
                 name: str) -> Session | str | None:
     where = f"{name}:{record.line}"
     words = record.header.split()
     if record.kind == "dialect":
         return None
     if record.kind == "connect":
-        principal = words[1]
-        role = secondary = None
-        rest = words[2:]
-        while rest:
-            key = rest.pop(0).lower()
-            value = rest.pop(0) if rest else ""
-            if key == "role":
-                role = value
-            elif key == "secondary":
-                secondary = value
+        principal, role, secondary = parse_connect(words[1:])
         try:
             return reasoner.session(principal, role, secondary)
         except Exception as exc:
             return f"{where}: expected connect to succeed, got {exc}"
+    if record.kind in ("project", "policyfile", "advance"):
+        directive = getattr(reasoner.engine, "directive", None)
+        if directive is None:
+            return f"{where}: expected a {reasoner.dialect.name} record, got {record.kind!r}"
+        try:
+            directive(record.kind, words[1:], record.body)
+        except Exception as exc:
+            return f"{where}: expected the {record.kind} record to apply, got {exc}"
+        return None
+    if record.kind in ("statement", "check") and session is None:
+        return f"{where}: expected a connect record before the first {record.kind}, got none"
+    assert session is not None
     if record.kind == "statement":
         expect_ok = len(words) > 1 and words[1].lower() == "ok"
         expected_text = " ".join(words[2:]) if not expect_ok else ""
@@ -148,6 +156,21 @@ def _run_record(reasoner: Reasoner, session: Session, record: Record,
         extra = f" ({'; '.join(decision.errors)})" if decision.errors else ""
         return f"{where}: expected {expect}, got {got}{extra}"
     return f"{where}: expected a known record, got {record.kind!r}"
+
+
+def parse_connect(words: list[str]) -> tuple[str, str | None, str | None]:
+    """``<principal...> [role R] [secondary all|none]``: the principal may be two words
+    (MaxCompute: ``<project> <user>``), the options come last."""
+    words = list(words)
+    role = secondary = None
+    while len(words) >= 3 and words[-2].lower() in ("role", "secondary"):
+        key, value = words[-2].lower(), words[-1]
+        words = words[:-2]
+        if key == "role":
+            role = value
+        else:
+            secondary = value
+    return " ".join(words), role, secondary
 
 
 def collect(paths: Iterable[Path]) -> list[Path]:

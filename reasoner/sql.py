@@ -8,6 +8,7 @@ and a scan of a target inside its own UPDATE/DELETE counts as that action, not `
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -47,6 +48,7 @@ class QueryAccess:
 
 
 _Key = tuple[str | None, str]
+_TOKEN_REPR = re.compile(r"<Token token_type: [^,]*, text: (.*?), line: .*?>")
 
 
 def _key(table: exp.Table) -> _Key:
@@ -96,7 +98,10 @@ def _shallow_tables(node: exp.Expression | None) -> Iterator[exp.Table]:
     """Tables of a table list (FROM / UPDATE / DELETE list and its joins), not of sub-queries."""
     if node is None:
         return
-    for sub in node.walk(prune=lambda n: isinstance(n, (exp.Subquery, exp.Query)) and n is not node):
+    def inner_query(sub: exp.Expression) -> bool:
+        return sub is not node and isinstance(sub, (exp.Subquery, exp.Query))
+
+    for sub in node.walk(prune=inner_query):
         if isinstance(sub, exp.Table) and isinstance(sub.this, exp.Identifier):
             yield sub
 
@@ -115,15 +120,19 @@ def _parse(sql: str, dialect: str) -> tuple[exp.Expression, str]:
         trees = [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
     except SqlglotParseError as exc:
         err = exc.errors[0] if exc.errors else {}
-        raise SqlSyntaxError(str(err.get("description") or exc), int(err.get("line") or 1),
-                             int(err.get("col") or 1)) from None
+        message = str(err.get("description") or exc)
+        # "Expected table name but got <Token token_type: ..., text: where, ...>" -> 'where'
+        message = _TOKEN_REPR.sub(lambda m: repr(m.group(1)), message)
+        raise SqlSyntaxError(message, int(err.get("line") or 1), int(err.get("col") or 1)
+                             ) from None
     except TokenError as exc:
         raise SqlSyntaxError(str(exc), 1, 1) from None
     if len(trees) != 1:
         raise SqlSyntaxError(f"expected one statement, got {len(trees)}", 1, 1)
     tree = trees[0]
-    if isinstance(tree, exp.Command):
-        raise SqlSyntaxError(f"unsupported statement {str(tree.this).upper()}", 1, 1)
+    if not isinstance(tree, (exp.Query, exp.Insert, exp.Update, exp.Delete)):
+        what = str(tree.this).upper() if isinstance(tree, exp.Command) else tree.key.upper()
+        raise SqlSyntaxError(f"not a query: {what}", 1, 1)
     if not kind:
         kind = {exp.Insert: "insert", exp.Update: "update", exp.Delete: "delete"}.get(
             type(tree), "select")
@@ -183,6 +192,8 @@ def read_access(sql: str, dialect: str = "mysql") -> QueryAccess:
 def view_references(select_sql: str, dialect: str = "mysql") -> tuple[TableUse, ...]:
     """The tables and views a view body reads (all ``select``)."""
     tree, _ = _parse(select_sql, dialect)
+    if not isinstance(tree, exp.Query):
+        raise SqlSyntaxError(f"a view body must be a query, not {tree.key.upper()}", 1, 1)
     return tuple(
         dict.fromkeys(TableUse(use.database, use.name, "select") for use in _collect(tree))
     )

@@ -120,12 +120,6 @@ class _Text:
 
 
 @dataclass(frozen=True)
-class _UserSpec:
-    name: str
-    password: str | None
-
-
-@dataclass(frozen=True)
 class _Tagged:
     """A sub-tree's value with what it is: "default_role", "from_db", "security"..."""
 
@@ -165,6 +159,10 @@ class _Builder(Transformer):
         return _fold(_token_text(tok))
 
     name_str = ident
+    db_name = ident
+
+    def table_name(self, first: Token, second: Token | None = None) -> st.ObjectName:
+        return self.obj_name(self.ident(first), self.ident(second) if second else None)
 
     def obj_name(self, first: str, second: str | None = None) -> st.ObjectName:
         return st.ObjectName(None, first) if second is None else st.ObjectName(first, second)
@@ -225,22 +223,22 @@ class _Builder(Transformer):
     def auth_with(self, _value: Token) -> str:
         return ""
 
-    def create_account(self, flag: _Flag | None, name: str, admin: str, password: str
-                       ) -> st.CreateAccount:
+    def create_account(self, flag: _Flag | None, name: str, admin: str, password: str,
+                       *_options: Token) -> st.CreateAccount:
         return st.CreateAccount(self.span, name, admin, password, if_not_exists=flag is not None)
 
     def drop_account(self, flag: _Flag | None, name: str) -> st.DropAccount:
         return st.DropAccount(self.span, name, if_exists=flag is not None)
 
-    def alter_account(self, flag: _Flag | None, name: str, _tail: _Text) -> st.AlterAccount:
+    def alter_account(self, flag: _Flag | None, name: str, *_options: Any) -> st.AlterAccount:
         return st.AlterAccount(self.span, name, if_exists=flag is not None)
 
     # users and roles
-    def user_spec(self, name: str, password: str | None) -> _UserSpec:
-        return _UserSpec(name, password)
+    def user_spec(self, name: str, password: str | None) -> st.UserSpec:
+        return st.UserSpec(name, password)
 
-    def user_specs(self, *specs: _UserSpec) -> tuple[st.UserSpec, ...]:
-        return tuple(st.UserSpec(s.name, s.password) for s in specs)
+    def user_specs(self, *specs: st.UserSpec) -> tuple[st.UserSpec, ...]:
+        return specs
 
     def default_role(self, name: str) -> _Tagged:
         return _Tagged("default_role", name)
@@ -267,7 +265,7 @@ class _Builder(Transformer):
     def alter_role_rename(self, name: str, new_name: str) -> st.AlterRole:
         return st.AlterRole(self.span, name, new_name)
 
-    def alter_role_other(self, name: str, _tail: _Text) -> st.AlterRole:
+    def alter_role_rule(self, name: str, _tail: _Text) -> st.AlterRole:
         return st.AlterRole(self.span, name)
 
     # grants
@@ -532,7 +530,7 @@ _CLASS_NAMES = {
 _MAX_EXPECTED = 16
 
 
-def _describe_expected(names: Iterable[str]) -> str:
+def _describe_expected(names: Iterable[str]) -> list[str]:
     parser = _get_parser()
     keywords: set[str] = set()
     others: set[str] = set()
@@ -552,7 +550,7 @@ def _describe_expected(names: Iterable[str]) -> str:
     items = sorted(keywords) + sorted(others)
     if len(items) > _MAX_EXPECTED:
         items = items[:_MAX_EXPECTED] + ["..."]
-    return ", ".join(items)
+    return items
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
@@ -585,7 +583,12 @@ def _error(exc: UnexpectedInput, text: str, source: str, line: int, column: int)
         rel_line, rel_column = _position(text, len(text))
     where = _shift(line, column, rel_line, rel_column)
     described = _describe_expected(expected)
-    message = f"expected one of: {described} {near}" if described else f"unexpected input {near}"
+    if not described:
+        message = f"unexpected input {near}"
+    elif len(described) > 1:
+        message = f"expected one of: {', '.join(described)} {near}"
+    else:
+        message = f"expected {described[0]} {near}"
     return ParseError(source, where[0], where[1], message)
 
 
