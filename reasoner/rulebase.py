@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
+from functools import cache
 
 from reasoner.backends.base import Backend
 from reasoner.datalog import Program, load_program
@@ -12,7 +12,7 @@ from reasoner.resources import data_dir
 _LOCK = threading.Lock()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _program(files: tuple[str, ...]) -> Program:
     rules = data_dir("rules")
     return load_program([rules / name for name in files], root=rules.parent)

@@ -1,0 +1,211 @@
+"""Proof trees rebuilt from the rules, Soufflé-style: nothing is recorded while deciding.
+
+For a true ground atom, each rule whose head unifies is instantiated by solving its body
+with the engine; the explored AND-OR graph gets minimal heights by fixpoint, and the
+extracted tree strictly decreases in height, so it is shortest and acyclic even on cyclic
+data. Leaves are stored facts (with the statement and line that made them), facts written
+in rule files (vocabulary, with their file:line), negations and comparisons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import count
+
+from reasoner.backends.base import Backend, Value
+from reasoner.datalog.ast import Atom, Comparison, Const, Literal, Negation, Program, Rule, Var
+from reasoner.facts import FactStore
+from reasoner.source import Span
+
+INFINITY = 1 << 30
+
+
+@dataclass
+class ProofNode:
+    """One step: ``kind`` is rule, fact (stored), vocabulary (rule-file fact), negation or
+    comparison. Rule nodes name the rule and its file:line; fact nodes their origin."""
+
+    literal: Literal
+    kind: str
+    rule: Rule | None = None
+    children: list[ProofNode] = field(default_factory=list)
+    origin: Span | None = None
+    where: str | None = None  # file:line of a rule or a rule-file fact
+    height: int = 0
+
+    def walk(self) -> Iterator[ProofNode]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def size(self) -> int:
+        return sum(1 for _ in self.walk())
+
+    def leaves(self) -> list[ProofNode]:
+        return [n for n in self.walk() if not n.children]
+
+
+def substitute(literal: Literal, env: dict[str, Value]) -> Literal:
+    def term(t: Var | Const) -> Var | Const:
+        if isinstance(t, Var) and t.name in env:
+            return Const(env[t.name])
+        return t
+
+    if isinstance(literal, Atom):
+        return Atom(literal.pred, tuple(term(a) for a in literal.args))
+    if isinstance(literal, Negation):
+        return Negation(substitute(literal.atom, env))  # type: ignore[arg-type]
+    return Comparison(literal.op, term(literal.left), term(literal.right))
+
+
+def _unify_head(head: Atom, goal: Atom) -> dict[str, Value] | None:
+    env: dict[str, Value] = {}
+    for pattern, value in zip(head.args, goal.args, strict=True):
+        assert isinstance(value, Const)
+        if isinstance(pattern, Const):
+            if pattern.value != value.value:
+                return None
+        elif pattern.anonymous:
+            continue
+        elif pattern.name in env and env[pattern.name] != value.value:
+            return None
+        else:
+            env[pattern.name] = value.value
+    return env
+
+
+def _name_anonymous(body: Sequence[Literal]) -> tuple[Literal, ...]:
+    """Give each ``_`` in positive atoms a name so that instances come out ground."""
+    fresh = count()
+    out: list[Literal] = []
+    for literal in body:
+        if isinstance(literal, Atom):
+            args = tuple(Var(f"Anon__{next(fresh)}") if isinstance(a, Var) and a.anonymous
+                         else a for a in literal.args)
+            out.append(Atom(literal.pred, args))
+        else:
+            out.append(literal)
+    return tuple(out)
+
+
+class Prover:
+    """Builds minimal-height proofs over one backend, its program and its fact store."""
+
+    def __init__(self, backend: Backend, facts: FactStore | None = None, *,
+                 max_instances: int = 64) -> None:
+        self.backend = backend
+        self.program: Program = backend.program
+        self.facts = facts
+        self.max_instances = max_instances
+        self._vocabulary = {(f.atom.pred, f.atom.args): f for f in self.program.facts}
+        self._rules: dict[str, tuple[Rule, ...]] = {}
+
+    def rules_for(self, pred: str) -> tuple[Rule, ...]:
+        if pred not in self._rules:
+            self._rules[pred] = self.program.rules_for(pred)
+        return self._rules[pred]
+
+    # exploring ------------------------------------------------------------------------
+
+    def _instances(self, goal: Atom) -> list[tuple[Rule, tuple[Literal, ...]]]:
+        found: list[tuple[Rule, tuple[Literal, ...]]] = []
+        for rule in self.rules_for(goal.pred):
+            env = _unify_head(rule.head, goal)
+            if env is None:
+                continue
+            body = _name_anonymous([substitute(b, env) for b in rule.body])
+            for binding in self.backend.solve(body, limit=self.max_instances):
+                found.append((rule, tuple(substitute(b, binding) for b in body)))
+        return found
+
+    def prove(self, goal: Atom) -> ProofNode | None:
+        """A shortest proof of the ground atom, or None when it does not hold."""
+        graph: dict[Atom, list[tuple[Rule, tuple[Literal, ...]]]] = {}
+        leaves: dict[Atom, ProofNode] = {}
+        todo = [goal]
+        while todo:
+            atom = todo.pop()
+            if atom in graph or atom in leaves:
+                continue
+            leaf = self._leaf(atom)
+            if leaf is not None:
+                leaves[atom] = leaf
+                continue
+            graph[atom] = self._instances(atom)
+            for _rule, body in graph[atom]:
+                todo.extend(b for b in body if isinstance(b, Atom))
+        height = self._heights(graph, leaves)
+        if height.get(goal, INFINITY) >= INFINITY:
+            return None
+        return self._extract(goal, graph, leaves, height)
+
+    def _leaf(self, atom: Atom) -> ProofNode | None:
+        key = (atom.pred, atom.args)
+        if key in self._vocabulary:
+            fact = self._vocabulary[key]
+            return ProofNode(atom, "vocabulary", where=f"{fact.source}:{fact.line}")
+        if atom.pred in self.program.inputs:
+            args = tuple(a.value for a in atom.args if isinstance(a, Const))
+            origin = self.facts.origin(atom.pred, args) if self.facts else None
+            if origin is None and not self.backend.holds(atom.pred, args):
+                return ProofNode(atom, "missing", height=INFINITY)
+            return ProofNode(atom, "fact", origin=origin)
+        return None
+
+    @staticmethod
+    def _heights(graph: dict[Atom, list[tuple[Rule, tuple[Literal, ...]]]],
+                 leaves: dict[Atom, ProofNode]) -> dict[Atom, int]:
+        height = {a: (INFINITY if n.kind == "missing" else 0) for a, n in leaves.items()}
+        for atom in graph:
+            height[atom] = INFINITY
+        changed = True
+        while changed:
+            changed = False
+            for atom, instances in graph.items():
+                best = height[atom]
+                for _rule, body in instances:
+                    h = max((height.get(b, INFINITY) for b in body if isinstance(b, Atom)),
+                            default=0)
+                    if h + 1 < best:
+                        best = h + 1
+                if best < height[atom]:
+                    height[atom] = best
+                    changed = True
+        return height
+
+    def _extract(self, atom: Atom, graph: dict[Atom, list[tuple[Rule, tuple[Literal, ...]]]],
+                 leaves: dict[Atom, ProofNode], height: dict[Atom, int]) -> ProofNode:
+        if atom in leaves:
+            return leaves[atom]
+        target = height[atom]
+        for rule, body in graph[atom]:
+            h = max((height.get(b, INFINITY) for b in body if isinstance(b, Atom)), default=0)
+            if h + 1 == target:
+                children = [self._extract(b, graph, leaves, height) if isinstance(b, Atom)
+                            else ProofNode(b, "negation" if isinstance(b, Negation)
+                                           else "comparison") for b in body]
+                return ProofNode(atom, "rule", rule=rule, children=children,
+                                 where=rule.where(), height=target)
+        raise AssertionError(f"no instance of height {target} for {atom}")  # pragma: no cover
+
+    def prove_body(self, body: Sequence[Literal], binding: dict[str, Value]
+                   ) -> list[ProofNode]:
+        """Proofs of a conjunction (an alternative of a need) under one binding."""
+        ground = _name_anonymous(body)
+        if any(isinstance(b, Var) and b.name.startswith("Anon__")
+               for lit in ground if isinstance(lit, Atom) for b in lit.args):
+            solved = self.backend.solve([substitute(b, binding) for b in ground], limit=1)
+            binding = {**binding, **(solved[0] if solved else {})}
+        nodes = []
+        for literal in ground:
+            lit = substitute(literal, binding)
+            if isinstance(lit, Atom):
+                node = self.prove(lit)
+                if node is None:
+                    raise ValueError(f"{lit} does not hold")
+                nodes.append(node)
+            else:
+                nodes.append(ProofNode(lit, "negation" if isinstance(lit, Negation)
+                                       else "comparison"))
+        return nodes
