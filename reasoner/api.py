@@ -11,10 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from reasoner.authorizer import decide
 from reasoner.decision import Decision, Outcome, Requirement
 from reasoner.dialects import get_dialect
 from reasoner.dialects.base import Connect
 from reasoner.errors import ParseError, ReasonerError, StatementError
+from reasoner.explain.why import Why
+from reasoner.explain.why import why as explain_why
+from reasoner.explain.whynot import WhyNot
 from reasoner.source import Span
 
 
@@ -33,6 +37,7 @@ class Reasoner:
         self.lock = threading.RLock()
         self.engine = self.dialect.new_engine(self.target)
         self._initial: Session | None = None
+        self.last_session: Session | None = None  # the session the last script ran in
 
     # sessions -------------------------------------------------------------------------
 
@@ -66,11 +71,12 @@ class Reasoner:
 
     def run(self, script: str | Path, *, source: str | None = None) -> Iterator[Outcome]:
         text, name = _read(script, source)
-        session = self.initial_session
+        session = self.initial_session if self.dialect.initial_principal else None
         for item in self.dialect.parse_script(text, name):
             if isinstance(item, Connect):
                 try:
                     session = self.session(item.principal, item.role, item.secondary)
+                    self.last_session = session
                 except StatementError as exc:
                     yield Outcome(False, item.span.text, item.span.line, item.span.source,
                                   error=exc.message)
@@ -78,6 +84,12 @@ class Reasoner:
             if isinstance(item, ParseError):
                 yield Outcome(False, "", item.line, item.source, error=str(item))
                 continue
+            if session is None:
+                span = item.span
+                yield Outcome(False, span.text, span.line, span.source,
+                              error="no session: the script needs a '-- connect' line first")
+                continue
+            self.last_session = session
             yield session.run(item)
 
     def execute(self, sql: str) -> Outcome:
@@ -131,6 +143,48 @@ class Session:
                 message = exc.message if isinstance(exc, StatementError) else (
                     f"{type(exc).__name__}: {exc}")
                 return Decision(False, Requirement(f"{privilege} on {on}"), errors=(message,))
+
+    # explanations ---------------------------------------------------------------------
+
+    def _question(self, on: str) -> tuple[str, str]:
+        kind, _, name = on.strip().partition(" ")
+        return kind.lower(), name.strip()
+
+    def why(self, privilege: str, on: str, *, more: int = 0) -> Why:
+        """The proof of an allow: rule instances down to the lines of your own script."""
+        decision = self.check(privilege, on)
+        if not decision.allowed:
+            raise ValueError(f"{privilege} on {on} is denied; ask why_not()")
+        with self.reasoner.lock:
+            engine = self.reasoner.engine
+            return explain_why(decision, engine.backend, engine.facts, more=more)
+
+    def why_not(self, privilege: str, on: str, *, repairs: bool = True) -> WhyNot:
+        """What fails, what the session has, and verified repairs (statements to run)."""
+        kind, name = self._question(on)
+        decision = self.check(privilege, on)
+        if decision.allowed:
+            raise ValueError(f"{privilege} on {on} is allowed; ask why()")
+        engine = self.reasoner.engine
+        with self.reasoner.lock:
+            return engine.why_not(self.state, decision,
+                                  lambda: engine.check(self.state, privilege, kind, name),
+                                  repairs=repairs)
+
+    def why_not_statement(self, outcome: Outcome, *, repairs: bool = True) -> WhyNot:
+        """Explain a statement the authorization step rejected (``outcome.decision``)."""
+        if outcome.decision is None or outcome.decision.allowed:
+            raise ValueError("the outcome carries no denied decision")
+        engine = self.reasoner.engine
+        statement = self.reasoner.dialect.parse_statement(outcome.statement, outcome.source,
+                                                          outcome.line, 1)
+
+        def recheck() -> Decision:
+            plan = engine.plan(self.state, statement)
+            return decide(engine.backend, plan.requirement)
+
+        with self.reasoner.lock:
+            return engine.why_not(self.state, outcome.decision, recheck, repairs=repairs)
 
     def close(self) -> None:
         with self.reasoner.lock:

@@ -34,6 +34,13 @@ class FileResult:
     skipped: str | None = None
     passed: int = 0
     failures: list[str] = field(default_factory=list)
+    # with explain=True: every allow proved and checked, every deny explained and repaired
+    proofs: int = 0
+    proof_problems: list[str] = field(default_factory=list)
+    denials: int = 0
+    repaired: int = 0
+    unrepaired: list[str] = field(default_factory=list)
+    unrepairable: list[str] = field(default_factory=list)  # with the dialect's reason
 
 
 def read_records(text: str) -> Iterator[Record]:
@@ -73,7 +80,8 @@ def file_target(text: str) -> str | None:
     return None
 
 
-def run_file(path: Path, target: str, display: str | None = None) -> FileResult:
+def run_file(path: Path, target: str, display: str | None = None, *,
+             explain: bool = False) -> FileResult:
     text = path.read_text(encoding="utf-8")
     name = display or str(path)
     result = FileResult(name)
@@ -96,6 +104,8 @@ def run_file(path: Path, target: str, display: str | None = None) -> FileResult:
     if reasoner.dialect.initial_principal:
         session = reasoner.initial_session
     for record in records:
+        if explain and session is not None and record.kind in ("statement", "check"):
+            _explain_record(reasoner, session, record, name, result)
         outcome = _run_record(reasoner, session, record, name)
         if isinstance(outcome, Session):
             session = outcome
@@ -156,6 +166,72 @@ def _run_record(reasoner: Reasoner, session: Session | None, record: Record,
         extra = f" ({'; '.join(decision.errors)})" if decision.errors else ""
         return f"{where}: expected {expect}, got {got}{extra}"
     return f"{where}: expected a known record, got {record.kind!r}"
+
+
+def _explain_record(reasoner: Reasoner, session: Session, record: Record, name: str,
+                    result: FileResult) -> None:
+    """Prove the allow or explain the deny the record is about to produce, before it runs
+    (proofs and repairs are checked against the state the record is judged in)."""
+    from reasoner.explain.checker import ProofChecker
+    from reasoner.explain.repairs import trial
+
+    engine = reasoner.engine
+    where = f"{name}:{record.line}"
+    if record.kind == "check":
+        match = _CHECK.match(record.body.strip())
+        if not match:
+            return
+        privilege, on = match["priv"], f"{match['kind']} {match['name']}"
+        decision = session.check(privilege, on)
+        kind, _, obj = on.partition(" ")
+
+        def recheck():
+            return engine.check(session.state, privilege, kind, obj)
+    else:
+        try:
+            statement = reasoner.dialect.parse_statement(record.body, name, record.body_line, 1)
+            with trial(engine.journal):
+                plan = engine.plan(session.state, statement)
+        except Exception:
+            return  # fails before authorization (parse or planning): nothing to explain
+        from reasoner.authorizer import decide
+
+        decision = decide(engine.backend, plan.requirement)
+
+        def recheck():
+            return decide(engine.backend, engine.plan(session.state, statement).requirement)
+    with reasoner.lock:
+        if decision.allowed:
+            if not decision.requirement.needs:
+                return
+            from reasoner.explain.why import why
+
+            proof = why(decision, engine.backend, engine.facts)
+            problems = ProofChecker(engine.backend.program, engine.facts,
+                                    engine.backend).check_why(proof)
+            result.proofs += 1
+            result.proof_problems.extend(f"{where}: {p}" for p in problems)
+            return
+        result.denials += 1
+        explanation = engine.why_not(session.state, decision, recheck)
+        if not explanation.repairs:
+            reason = explanation.context.get("unrepairable")
+            if reason:
+                result.repaired += 0
+                result.unrepairable.append(f"{where}: {reason}")
+            else:
+                result.unrepaired.append(f"{where}: {decision.requirement.statement}")
+            return
+        best = explanation.repairs[0]
+        from reasoner.explain.repairs import Candidate
+
+        with trial(engine.journal):
+            engine._apply_candidate(session.state, Candidate(  # noqa: SLF001
+                best.statements, "session" if best.run_as.startswith("the user") else "admin"))
+            if recheck().allowed:
+                result.repaired += 1
+            else:
+                result.unrepaired.append(f"{where}: best repair {best.statements} fails")
 
 
 def parse_connect(words: list[str]) -> tuple[str, str | None, str | None]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from reasoner.decision import Decision
 from reasoner.dialects.base import Connect
 from reasoner.errors import ParseError, StatementError
+from reasoner.explain.repairs import Candidate, verify
+from reasoner.explain.whynot import WhyNot, WhyNotBuilder
 from reasoner.rulebase import new_backend
 from reasoner.source import Span
 
@@ -35,6 +38,46 @@ class MatrixOneEngine(MatrixOneExecutor):
         account, user, login_role = split_principal(principal)
         return super().connect(account, user, (role or login_role or None) and
                                (role or login_role or "").lower(), secondary, span)
+
+    # explanations ---------------------------------------------------------------------
+
+    def why_not(self, session: Any, decision: Decision, recheck: Callable[[], Decision], *,
+                repairs: bool = True) -> WhyNot:
+        """The failing conditions of a deny, what the session has, and verified repairs."""
+        from .explain import MatrixOneExplainer, access_count
+
+        result = WhyNotBuilder(self.backend).build(decision)
+        explainer = MatrixOneExplainer(self, session)
+        result.context = explainer.context()
+        reason = explainer.unrepairable(result)
+        if reason:
+            result.context["unrepairable"] = reason
+        elif repairs and not decision.errors:
+            result.repairs = verify(
+                self.journal, explainer.candidates(result),
+                lambda c: self._apply_candidate(session, c), recheck,
+                lambda users: access_count(self, users))
+        return result
+
+    def _apply_candidate(self, session: Any, candidate: Candidate) -> str:
+        """Run a repair's statements as its author would; raises when one is rejected."""
+        if candidate.run_as == "session":
+            runner, who = session, "the user, in this session"
+        else:
+            acc = self.catalogue.account_of(session)
+            admin = acc.roles[acc.admin_role_name]
+            user = next(u for u in acc.users.values()
+                        if self.catalogue.user_has_role(u.id, admin.id))
+            runner = MatrixOneExecutor.connect(self, acc.name, user.name, admin.name, False,
+                                               Span("<repair>", 0, 0, "connect"))
+            who = f"{acc.name}:{user.name}"
+        for text in candidate.statements:
+            statement = MatrixOne().parse_statement(text, "<repair>")
+            if candidate.run_as == "session" or text.startswith("set "):
+                self.execute(session, statement)
+            else:
+                self.execute(runner, statement)
+        return who
 
 
 class MatrixOne:

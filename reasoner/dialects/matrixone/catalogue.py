@@ -156,6 +156,26 @@ class Catalogue:
                     return role
         return None
 
+    def describe(self, obj_id: str) -> tuple[str, str] | None:
+        """(kind, name) of an id as statements write it: ("table", "db1.t1"),
+        ("database", "db1"), ("account", "*"), ("role", "dev"), ("user", "joe")."""
+        for acc in self.accounts.values():
+            if obj_id == acc.id:
+                return "account", "*"
+            for role in acc.roles.values():
+                if role.id == obj_id:
+                    return "role", role.name
+            for user in acc.users.values():
+                if user.id == obj_id:
+                    return "user", user.name
+            for db in acc.databases.values():
+                if db.id == obj_id:
+                    return "database", db.name
+                for obj in db.objects.values():
+                    if obj.id == obj_id:
+                        return obj.kind, f"{db.name}.{obj.name}"
+        return None
+
     def database(self, acc: AccountRec, name: str | None) -> DatabaseRec | None:
         return acc.databases.get(name) if name else None
 

@@ -69,8 +69,11 @@ class MatrixOneExecutor:
         self._sessions += 1
         session = SessionState(id=f"s{self._sessions}", account=account, user=user,
                                role=role_rec.id, secondary_all=secondary)
+        login = Span(span.source, span.line, span.column,
+                     f"{span.text} (logged in as {account}:{user}, current role {role_name}"
+                     f"{', secondary role all' if secondary else ''})")
         with self.journal.transaction():
-            self.catalogue.open_session(session, span)
+            self.catalogue.open_session(session, login)
         return session
 
     def disconnect(self, session: SessionState) -> None:
