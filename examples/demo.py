@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from reasoner import Reasoner
-from reasoner.render.text import render_decision
+from reasoner.render.dot import why_to_dot, write_picture
+from reasoner.render.text import render_decision, render_why, render_why_not
 
 SCRIPT = Path(__file__).with_name("seed_scenario.sql")
 
@@ -31,6 +32,18 @@ def main() -> None:
     for session, privilege, target in questions:
         print(f"\n{session.principal} asks: {privilege} on {target}")
         print(render_decision(session.check(privilege, target)))
+
+    print("\n== why may joe_g read orders? (a proof down to the script's lines)")
+    why = joe.why("select", "table business_db.orders")
+    print(render_why(why))
+
+    print("\n== why may joe_g not create a database? (and what would fix it)")
+    print(render_why_not(joe.why_not("create database", "account *")))
+
+    out = Path("out")
+    out.mkdir(exist_ok=True)
+    written, message = write_picture(why_to_dot(why), out / "why-joe-reads-orders.svg", "svg")
+    print(f"\n== picture of the proof: {written}" + (f" ({message})" if message else ""))
 
 
 if __name__ == "__main__":

@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("-o", "--output", type=Path, default=None,
                        help="write to this file (required for svg and png)")
         p.add_argument("--force", action="store_true", help="overwrite the output file")
+        if name == "why-not":
+            p.add_argument("--verbose", action="store_true",
+                           help="show every rule step of each failure")
         if name == "why":
             p.add_argument("--more", type=int, default=0, help="also show N other proofs")
 
@@ -167,7 +170,7 @@ def _explain(args: argparse.Namespace) -> int:
     if args.format in ("text", "json"):
         if args.format == "text":
             text = (render_why(explanation) if isinstance(explanation, Why)
-                    else render_why_not(explanation))
+                    else render_why_not(explanation, verbose=args.verbose))
         else:
             data = (why_to_dict(explanation) if isinstance(explanation, Why)
                     else why_not_to_dict(explanation))

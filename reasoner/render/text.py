@@ -102,7 +102,19 @@ def _failure_lines(failure: Failure, indent: str) -> list[str]:
     return lines
 
 
-def render_why_not(explanation: WhyNot) -> str:
+def missing_facts(failure: Failure) -> list[str]:
+    """Stored facts whose absence makes a failure, deduplicated, in order."""
+    if failure.reason == "missing fact":
+        return [str(failure.literal)]
+    found: list[str] = []
+    for rule_failure in failure.rules:
+        if rule_failure.failure is not None:
+            found.extend(missing_facts(rule_failure.failure))
+    unique = list(dict.fromkeys(found))
+    return sorted(unique, key=lambda text: ", O)" in text or ", A)" in text or ", D)" in text)
+
+
+def render_why_not(explanation: WhyNot, *, verbose: bool = False) -> str:
     decision = explanation.decision
     lines = [f"DENY  {decision.requirement.statement}"]
     ctx = explanation.context
@@ -126,11 +138,19 @@ def render_why_not(explanation: WhyNot) -> str:
                      "alternative(s) holds")
         for alt in need.alternatives:
             lines.append(f"  x {alt.alternative.label}")
-            if alt.failure is not None:
-                if alt.holds:
-                    lines.append(f"    first {alt.holds} literal(s) hold for {alt.bindings} "
-                                 "binding(s); then:")
-                lines.extend(_failure_lines(alt.failure, "    "))
+            if alt.failure is None:
+                continue
+            held = (f"{alt.holds} of {len(alt.alternative.body)} condition(s) hold "
+                    f"({alt.bindings} binding(s)); " if alt.holds else "")
+            lines.append(f"    {held}fails at {alt.failure.literal}: {alt.failure.reason}")
+            if verbose:
+                lines.extend(_failure_lines(alt.failure, "      "))
+                continue
+            missing = missing_facts(alt.failure)
+            if missing:
+                shown = missing[:3] + ([f"... {len(missing) - 3} more"] if len(missing) > 3
+                                       else [])
+                lines.append(f"    missing, any of: {'; '.join(shown)}")
     if explanation.repairs:
         lines.append("repairs (each verified by applying it and checking again):")
         for number, repair in enumerate(explanation.repairs, 1):
