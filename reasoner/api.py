@@ -19,6 +19,7 @@ from reasoner.errors import ParseError, ReasonerError, StatementError
 from reasoner.explain.why import Why
 from reasoner.explain.why import why as explain_why
 from reasoner.explain.whynot import WhyNot
+from reasoner.reverse import Access
 from reasoner.source import Span
 
 
@@ -91,6 +92,20 @@ class Reasoner:
                 continue
             self.last_session = session
             yield session.run(item)
+
+    # reverse questions ----------------------------------------------------------------
+
+    def who_can(self, privilege: str, on: str, *, account: str = "sys") -> list[Access]:
+        """Every user who may use ``privilege`` on ``on`` (``"table db1.t1"``), with the
+        roles it works through and whether it works as logged in (no SET ROLE needed)."""
+        kind, _, name = on.strip().partition(" ")
+        with self.lock:
+            return self.engine.who_can(account, privilege.lower(), kind.lower(), name.strip())
+
+    def what_can(self, principal: str) -> list[tuple[str, str, str, tuple[str, ...]]]:
+        """Everything a user may reach: (privilege, kind, object, roles it comes through)."""
+        with self.lock:
+            return self.engine.what_can(principal)
 
     def execute(self, sql: str) -> Outcome:
         """Run one statement as the initial session (MatrixOne: sys:root, moadmin)."""

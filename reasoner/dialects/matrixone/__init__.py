@@ -13,6 +13,9 @@ from reasoner.explain.whynot import WhyNot, WhyNotBuilder
 from reasoner.rulebase import new_backend
 from reasoner.source import Span
 
+from reasoner.reverse import Access, what_can, who_can
+
+from .catalogue import SessionState
 from .executor import MatrixOneExecutor
 from .profiles import DEFAULT_TARGET, PROFILES, rule_files
 
@@ -38,6 +41,35 @@ class MatrixOneEngine(MatrixOneExecutor):
         account, user, login_role = split_principal(principal)
         return super().connect(account, user, (role or login_role or None) and
                                (role or login_role or "").lower(), secondary, span)
+
+    # reverse questions ----------------------------------------------------------------
+
+    def who_can(self, account: str, privilege: str, kind: str, name: str) -> list[Access]:
+        acc = self.catalogue.account(account.lower())
+        if acc is None:
+            raise StatementError(f"there is no account {account}")
+        probe = SessionState(id="who-can", account=acc.name, user="", role="")
+        requirement = self.check_requirement(probe, privilege, kind, name)
+        names = {r.id: r.name for r in acc.roles.values()}
+        names.update({u.id: u.name for u in acc.users.values()})
+        defaults = {u.id: acc.roles[u.default_role].id for u in acc.users.values()
+                    if u.default_role in acc.roles}
+        return who_can(self.backend, requirement, defaults, names)
+
+    def what_can(self, principal: str) -> list[tuple[str, str, str, tuple[str, ...]]]:
+        account, user, _ = split_principal(principal)
+        acc = self.catalogue.account(account)
+        if acc is None or user not in acc.users:
+            raise StatementError(f"there is no user {user}")
+        out = []
+        for privilege, kind, obj, roots in what_can(self.backend, acc.users[user].id):
+            described = self.catalogue.describe(obj)
+            if described is None:
+                continue  # an orphan row left by a dropped object
+            names = tuple(self.catalogue.role_by_id(r).name if self.catalogue.role_by_id(r)
+                          else r for r in roots)
+            out.append((privilege, kind, described[1], names))
+        return out
 
     # explanations ---------------------------------------------------------------------
 
