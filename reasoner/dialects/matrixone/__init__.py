@@ -10,10 +10,9 @@ from reasoner.dialects.base import Connect
 from reasoner.errors import ParseError, StatementError
 from reasoner.explain.repairs import Candidate, verify
 from reasoner.explain.whynot import WhyNot, WhyNotBuilder
+from reasoner.reverse import Access, what_can, who_can
 from reasoner.rulebase import new_backend
 from reasoner.source import Span
-
-from reasoner.reverse import Access, what_can, who_can
 
 from .catalogue import SessionState
 from .executor import MatrixOneExecutor
