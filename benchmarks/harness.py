@@ -25,6 +25,7 @@ library side under cProfile and prints the top functions.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import platform
@@ -149,7 +150,7 @@ def run_library(plan: dict[str, Any], script: str, profile: str | None) -> dict[
     from reasoner import Reasoner
     from reasoner.api import Session
 
-    res: dict[str, Any] = {"rss_start_mb": rss_mb()}
+    res: dict[str, Any] = {"rss_start_mb": rss_mb(), "loadavg_start": os.getloadavg()}
     t = now()
     reasoner = Reasoner("matrixone")
     res["init_s"] = now() - t
@@ -234,18 +235,44 @@ def run_library(plan: dict[str, Any], script: str, profile: str | None) -> dict[
     res["why_not_api"] = ("Session.why_not" if has_why_not else
                           "reasoner.explain.whynot.WhyNotBuilder (no Session.why_not yet: "
                           "no repairs)")
-    res["why"] = explain_run(reasoner, sessions, allowed, "why", has_why, profile)
-    res["why_not"] = explain_run(reasoner, sessions, denied, "why_not", has_why_not, profile)
+    cap, budget = plan["explain_cap_s"], plan["explain_budget_s"]
+    res["why"] = explain_run(reasoner, sessions, allowed, "why", has_why, profile,
+                             cap_s=cap, budget_s=budget)
+    if has_why_not and "repairs" in inspect.signature(Session.why_not).parameters:
+        res["why_not_no_repairs"] = explain_run(reasoner, sessions, denied, "why_not", True,
+                                                profile if profile == "why_not_no_repairs"
+                                                else None, cap_s=cap, budget_s=budget,
+                                                kwargs={"repairs": False})
+    res["why_not"] = explain_run(reasoner, sessions, denied, "why_not", has_why_not, profile,
+                                 cap_s=cap, budget_s=budget)
     res["rss_peak_mb"] = rss_mb()
+    res["loadavg_end"] = os.getloadavg()
     return res
 
 
+class _OverBudget(BaseException):
+    """Raised by the interval timer inside an explanation that runs too long (a
+    BaseException, so that no ``except Exception`` in the library swallows it; the
+    library's journal rolls back on any BaseException)."""
+
+
+def _alarm(signum: int, frame: Any) -> None:
+    raise _OverBudget
+
+
 def explain_run(reasoner: Any, sessions: dict[str, Any], sample: list[Any], kind: str,
-                native: bool, profile: str | None) -> dict[str, Any]:
+                native: bool, profile: str | None, *, cap_s: float, budget_s: float,
+                kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Time one explanation per sample. ``cap_s``: one call is stopped after this long and
+    counted as ``timed_out`` (its time enters the percentiles as ``cap_s``, so a p50/p99
+    that equals the cap is a lower bound); ``budget_s``: stop sampling after this long."""
+    import signal
+
     lat: list[float] = []
     errors: list[str] = []
     sizes: list[int] = []
     repairs: list[int] = []
+    timed_out = 0
     fallback: Any = None
     if not native:
         backend = reasoner.engine.backend
@@ -259,24 +286,45 @@ def explain_run(reasoner: Any, sessions: dict[str, Any], sample: list[Any], kind
 
             def fallback(s: Any, p: str, on: str) -> Any:
                 return WhyNotBuilder(backend).build(s.check(p, on))
-    with Profiler(profile, kind):
-        for u, p, table, _ in sample:
-            s = sessions[u]
-            t0 = now()
-            try:
-                result = getattr(s, kind)(p, f"table {table}") if native else fallback(
-                    s, p, f"table {table}")
-            except Exception as exc:  # a failing explanation is counted, not fatal
-                errors.append(f"{u} {p} {table}: {type(exc).__name__}: {exc}")
-                continue
-            lat.append((now() - t0) * 1000)
-            size = _size(result)
-            if size is not None:
-                sizes.append(size)
-            found = getattr(result, "repairs", None)
-            if isinstance(found, list | tuple):
-                repairs.append(len(found))
+    started = now()
+    old = signal.signal(signal.SIGALRM, _alarm)
+    try:
+        with Profiler(profile, kind):
+            for u, p, table, _ in sample:
+                if now() - started > budget_s:
+                    break
+                s = sessions[u]
+                t0 = now()
+                try:
+                    signal.setitimer(signal.ITIMER_REAL, cap_s)
+                    try:
+                        if native:
+                            result = getattr(s, kind)(p, f"table {table}", **(kwargs or {}))
+                        else:
+                            result = fallback(s, p, f"table {table}")
+                    finally:
+                        signal.setitimer(signal.ITIMER_REAL, 0)
+                except _OverBudget:
+                    timed_out += 1
+                    lat.append(cap_s * 1000)
+                    continue
+                except Exception as exc:  # a failing explanation is counted, not fatal
+                    errors.append(f"{u} {p} {table}: {type(exc).__name__}: {exc}")
+                    continue
+                lat.append((now() - t0) * 1000)
+                size = _size(result)
+                if size is not None:
+                    sizes.append(size)
+                found = getattr(result, "repairs", None)
+                if isinstance(found, list | tuple):
+                    repairs.append(len(found))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
     out = summary(lat)
+    out["sampled"] = len(sample)
+    out["timed_out"] = timed_out
+    out["cap_s"] = cap_s
     out["errors"] = len(errors)
     out["error_examples"] = errors[:3]
     if sizes:
@@ -306,7 +354,7 @@ def _size(result: Any) -> int | None:
 def run_baseline(plan: dict[str, Any]) -> dict[str, Any]:
     from pyDatalog import pyDatalog
 
-    res: dict[str, Any] = {"rss_start_mb": rss_mb()}
+    res: dict[str, Any] = {"rss_start_mb": rss_mb(), "loadavg_start": os.getloadavg()}
     edb: dict[str, list[list[str]]] = plan["edb"]
     t = now()
     pyDatalog.load(BASELINE_RULES)
@@ -356,6 +404,7 @@ def run_baseline(plan: dict[str, Any]) -> dict[str, Any]:
         res[kind] = {"execute": summary(update_ms), "recheck": summary(recheck_ms),
                      "total": summary(total_ms), "wrong": wrong}
     res["rss_peak_mb"] = rss_mb()
+    res["loadavg_end"] = os.getloadavg()
     return res
 
 
@@ -364,12 +413,14 @@ def run_baseline(plan: dict[str, Any]) -> dict[str, Any]:
 
 
 def make_plan(size: str, seed: int, checks: int, changes: int, explain: int,
-              with_can: bool) -> tuple[dict[str, Any], str]:
+              with_can: bool, explain_cap_s: float = 120, explain_budget_s: float = 600
+              ) -> tuple[dict[str, Any], str]:
     t = now()
     policy = generate(size, seed)
     triples = policy.sample_checks(checks, seed)
     plan = {
-        "size": size, "seed": seed, "explain": explain,
+        "size": size, "seed": seed, "explain": explain, "explain_cap_s": explain_cap_s,
+        "explain_budget_s": explain_budget_s,
         "checks": [[u, p, tb, policy.allowed(u, p, tb)] for u, p, tb in triples],
         "grant_changes": [asdict(c) for c in policy.grant_changes(changes, seed)],
         "revoke_changes": [asdict(c) for c in policy.revoke_changes(changes, seed)],
@@ -429,7 +480,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"facts, depth {st['depth']}, {st['roles_per_user']:.1f} roles per user, "
         f"has_role {st['has_role']:,}, can/3 {fmt(st.get('can'))}. "
         f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
-        f"pyDatalog {m.get('pydatalog')} compiled={m.get('pydatalog_compiled')}.",
+        f"pyDatalog {m.get('pydatalog')} compiled={m.get('pydatalog_compiled')}. "
+        f"Load average at start / end (library): {_load(lib)}.",
         "",
         "| measure | library (`Reasoner`) | baseline (pyDatalog public API) |",
         "|---|---|---|",
@@ -463,17 +515,24 @@ def markdown(result: dict[str, Any]) -> str:
         row(f"{kind}: total p99 ms; wrong", f"{fmt((a.get('total') or {}).get('p99_ms'))}; "
             f"{fmt(a.get('wrong'))}", f"{fmt((b.get('total') or {}).get('p99_ms'))}; "
             f"{fmt(b.get('wrong'))}")
-    for kind in ("why", "why_not"):
+    for kind in ("why", "why_not_no_repairs", "why_not"):
+        if kind not in lib:
+            continue
         d = lib.get(kind) or {}
-        extra = []
+        extra = [f"n={d.get('n', 0)}"]
+        if d.get("timed_out"):
+            extra.append(f"{d['timed_out']} stopped at the {fmt(d['cap_s'], 0)} s cap")
         if d.get("avg_nodes") is not None:
             extra.append(f"{d['avg_nodes']:.1f} nodes")
         if d.get("avg_repairs") is not None:
             extra.append(f"{d['avg_repairs']:.1f} repairs")
         if d.get("errors"):
             extra.append(f"{d['errors']} errors")
-        api = lib.get(f"{kind}_api", "")
-        row(f"{kind.replace('_', '-')} p50 / p99 ms", f"{p50_p99(d)}"
+        api = lib.get(f"{kind}_api", "") if kind != "why_not_no_repairs" else (
+            "Session.why_not(repairs=False)")
+        label = {"why": "why", "why_not": "why-not (with verified repairs)",
+                 "why_not_no_repairs": "why-not without repairs"}[kind]
+        row(f"{label} p50 / p99 ms", f"{p50_p99(d)}"
             + (f" ({', '.join(extra)})" if extra else "") + (f" via {api}" if api else ""),
             "–")
     row("session open ms (each)", fmt(lib.get("session_open_ms")), "–")
@@ -481,6 +540,13 @@ def markdown(result: dict[str, Any]) -> str:
         f"({fmt(lib.get('rss_after_load_mb'), 0)})",
         f"{fmt(base.get('rss_peak_mb'), 0)} ({fmt(base.get('rss_after_load_mb'), 0)})")
     return "\n".join(lines) + "\n"
+
+
+def _load(side: dict[str, Any]) -> str:
+    a, b = side.get("loadavg_start"), side.get("loadavg_end")
+    if not a or not b:
+        return "–"
+    return f"{a[0]:.1f} / {b[0]:.1f}"
 
 
 def _wrong(side: dict[str, Any]) -> int | None:
@@ -504,16 +570,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--changes", type=int, default=50, help="GRANTs and REVOKEs, each")
     ap.add_argument("--explain", type=int, default=200,
                     help="why on this many allowed checks, why-not on as many denied")
+    ap.add_argument("--explain-cap", type=float, default=120,
+                    help="seconds: one why / why-not call is stopped (and counted) after this")
+    ap.add_argument("--explain-budget", type=float, default=600,
+                    help="seconds: stop sampling one explanation kind after this")
     ap.add_argument("--only", choices=("library", "baseline"))
     ap.add_argument("--profile", choices=("load", "check", "grant", "revoke", "why",
-                                          "why_not"))
+                                          "why_not", "why_not_no_repairs"))
     ap.add_argument("--timeout", type=float, default=None, help="per side, seconds")
     ap.add_argument("--no-can", action="store_true", help="skip counting can/3")
     ap.add_argument("--json", help="write the raw numbers here")
     ap.add_argument("--keep", help="keep the script and plan in this directory")
+    ap.add_argument("--render", nargs="+", metavar="JSON",
+                    help="print the markdown of earlier --json files (sides of one size, e.g. "
+                         "an --only library and an --only baseline run, are merged)")
     ap.add_argument("--worker", choices=("library", "baseline"), help=argparse.SUPPRESS)
     ap.add_argument("--workdir", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+
+    if args.render:
+        merged: dict[str, Any] = {}
+        for name in args.render:
+            data = json.loads(Path(name).read_text())
+            for key, value in data.items():
+                if key not in ("library", "baseline") or "error" not in value:
+                    merged.setdefault(key, value)
+                    if key in ("library", "baseline"):
+                        merged[key] = value
+        print(markdown(merged))
+        return 0
 
     if args.worker:
         workdir = Path(args.workdir)
@@ -529,7 +614,9 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(args.keep or tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         plan, script = make_plan(args.size, args.seed, args.checks, args.changes,
-                                 args.explain, with_can=not args.no_can)
+                                 args.explain, with_can=not args.no_can,
+                                 explain_cap_s=args.explain_cap,
+                                 explain_budget_s=args.explain_budget)
         (workdir / "script.sql").write_text(script)
         (workdir / "plan.json").write_text(json.dumps(plan))
         result: dict[str, Any] = {"size": args.size, "seed": args.seed,

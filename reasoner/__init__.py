@@ -11,3 +11,10 @@ from reasoner.errors import ParseError, ReasonerError, RuleError, StatementError
 __all__ = ["Decision", "Outcome", "ParseError", "Reasoner", "ReasonerError", "Requirement",
            "RuleError", "Session", "StatementError"]
 __version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext reasoner``: the notebook magics (IPython is imported only here)."""
+    from reasoner.notebook import load_ipython_extension as load
+
+    load(ipython)

@@ -81,6 +81,12 @@ class Decision:
             lines.append(f"  error: {error}")
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """Notebooks show the decision as a table (reasoner.render.html)."""
+        from reasoner.render.html import decision_html
+
+        return decision_html(self)
+
 
 @dataclass(frozen=True)
 class Outcome:

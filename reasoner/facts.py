@@ -57,6 +57,19 @@ class Journal:
         old = mapping.pop(key)
         self.record(lambda: mapping.__setitem__(key, old))
 
+    def add_to(self, index: dict[Any, set[Any]], key: Any, member: Any) -> None:
+        """Add to a set-valued index entry (created when missing)."""
+        members = index.setdefault(key, set())
+        if member not in members:
+            members.add(member)
+            self.record(lambda: members.discard(member))
+
+    def remove_from(self, index: dict[Any, set[Any]], key: Any, member: Any) -> None:
+        members = index.get(key)
+        if members is not None and member in members:
+            members.discard(member)
+            self.record(lambda: members.add(member))
+
     def set_attr(self, obj: object, name: str, value: Any) -> None:
         old = getattr(obj, name)
         self.record(lambda: setattr(obj, name, old))

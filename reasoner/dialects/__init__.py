@@ -11,4 +11,8 @@ def get_dialect(name: str) -> Dialect:
         from reasoner.dialects.matrixone import MatrixOne
 
         return MatrixOne()
-    raise ValueError(f"unknown dialect {name!r} (known: matrixone)")
+    if name == "maxcompute":
+        from reasoner.dialects.maxcompute import MaxCompute
+
+        return MaxCompute()
+    raise ValueError(f"unknown dialect {name!r} (known: matrixone, maxcompute)")

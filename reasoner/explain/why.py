@@ -30,6 +30,12 @@ class Why:
     def nodes(self) -> int:
         return sum(step.size() for n in self.needs for step in n.steps)
 
+    def _repr_html_(self) -> str:
+        """Notebooks show the proof as nested lists and a picture (reasoner.render.html)."""
+        from reasoner.render.html import why_html
+
+        return why_html(self)
+
 
 def why(decision: Decision, backend: Backend, facts: FactStore | None = None, *,
         more: int = 0) -> Why:

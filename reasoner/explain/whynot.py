@@ -89,6 +89,12 @@ class WhyNot:
                 walk(alt.failure)
         return out
 
+    def _repr_html_(self) -> str:
+        """Notebooks show failing conditions, session and repairs (reasoner.render.html)."""
+        from reasoner.render.html import why_not_html
+
+        return why_not_html(self)
+
 
 class WhyNotBuilder:
     def __init__(self, backend: Backend, *, depth: int = 3, fan_out: int = 3) -> None:

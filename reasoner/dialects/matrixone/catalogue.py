@@ -122,6 +122,13 @@ class Catalogue:
         self.user_grants: dict[tuple[str, str], bool] = {}  # (user id, role id) -> wgo
         self.role_grants: dict[tuple[str, str], bool] = {}  # (role id, grantee id) -> wgo
         self.priv_rows: dict[PrivKey, PrivRow] = {}
+        # indexes over the rows above, so that no statement scans the whole catalogue
+        self.by_id: dict[str, object] = {}
+        self.roles_of_user: dict[str, set[str]] = {}
+        self.users_of_role: dict[str, set[str]] = {}
+        self.granted_to: dict[str, set[str]] = {}  # grantee role -> roles granted to it
+        self.grantees_of: dict[str, set[str]] = {}  # role -> roles it is granted to
+        self.privs_of_role: dict[str, set[PrivKey]] = {}
         self._incarnations: dict[str, int] = {}
         self._role_numbers = 1000
         self._transfers = 0
@@ -149,31 +156,29 @@ class Catalogue:
         return acc
 
     def role_by_id(self, role_id: str) -> RoleRec | None:
-        acc = self.accounts.get(role_id.split(":", 1)[0].split("#", 1)[0])
-        for candidate in self.accounts.values() if acc is None else (acc,):
-            for role in candidate.roles.values():
-                if role.id == role_id:
-                    return role
-        return None
+        found = self.by_id.get(role_id)
+        return found if isinstance(found, RoleRec) else None
+
+    def _register(self, rec: AccountRec | RoleRec | UserRec | DatabaseRec | ObjectRec) -> None:
+        self.journal.set_item(self.by_id, rec.id, rec)
+
+    def _unregister(self, rec_id: str) -> None:
+        self.journal.del_item(self.by_id, rec_id)
 
     def describe(self, obj_id: str) -> tuple[str, str] | None:
         """(kind, name) of an id as statements write it: ("table", "db1.t1"),
         ("database", "db1"), ("account", "*"), ("role", "dev"), ("user", "joe")."""
-        for acc in self.accounts.values():
-            if obj_id == acc.id:
-                return "account", "*"
-            for role in acc.roles.values():
-                if role.id == obj_id:
-                    return "role", role.name
-            for user in acc.users.values():
-                if user.id == obj_id:
-                    return "user", user.name
-            for db in acc.databases.values():
-                if db.id == obj_id:
-                    return "database", db.name
-                for obj in db.objects.values():
-                    if obj.id == obj_id:
-                        return obj.kind, f"{db.name}.{obj.name}"
+        rec = self.by_id.get(obj_id)
+        if isinstance(rec, AccountRec):
+            return "account", "*"
+        if isinstance(rec, RoleRec):
+            return "role", rec.name
+        if isinstance(rec, UserRec):
+            return "user", rec.name
+        if isinstance(rec, DatabaseRec):
+            return "database", rec.name
+        if isinstance(rec, ObjectRec):
+            return rec.kind, f"{rec.db_name}.{rec.name}"
         return None
 
     def database(self, acc: AccountRec, name: str | None) -> DatabaseRec | None:
@@ -184,7 +189,8 @@ class Catalogue:
         return db.objects.get(name) if db else None
 
     def user_roles(self, user_id: str) -> list[tuple[str, bool]]:
-        return [(r, w) for (u, r), w in self.user_grants.items() if u == user_id]
+        return sorted((r, self.user_grants[(user_id, r)])
+                      for r in self.roles_of_user.get(user_id, ()))
 
     def user_has_role(self, user_id: str, role_id: str) -> bool:
         return (user_id, role_id) in self.user_grants
@@ -212,6 +218,7 @@ class Catalogue:
             raise StatementError("password is empty string")
         acc = AccountRec(id=self._new_id(name), name=name)
         self.journal.set_item(self.accounts, name, acc)
+        self._register(acc)
         self._fact("account", (acc.id,), span)
         if acc.is_sys:
             self._fact("sys_account", (acc.id,), span)
@@ -264,7 +271,9 @@ class Catalogue:
         for role in list(acc.roles.values()):
             self._remove_role(acc, role)
         self._unfact("account", (acc.id,))
+        self._unfact("sys_account", (acc.id,))
         self.journal.del_item(self.accounts, name)
+        self._unregister(acc.id)
 
     # roles ----------------------------------------------------------------------------
 
@@ -274,6 +283,7 @@ class Catalogue:
                        number=self._next_role_number() if number is None else number,
                        creator=creator)
         self.journal.set_item(acc.roles, name, role)
+        self._register(role)
         self._fact("role", (role.id, acc.id), span)
         if creator:
             self._fact("role_created_by", (role.id, creator), span)
@@ -316,15 +326,18 @@ class Catalogue:
             self._fact("dropped_role", (role.id,), span)
 
     def _remove_role(self, acc: AccountRec, role: RoleRec) -> None:
-        for key in [k for k in self.user_grants if k[1] == role.id]:
-            self._remove_user_grant(key)
-        for key in [k for k in self.role_grants if role.id in k]:
-            self._remove_role_grant(key)
-        for key in [k for k in self.priv_rows if k[0] == role.id]:
+        for user_id in list(self.users_of_role.get(role.id, ())):
+            self._remove_user_grant((user_id, role.id))
+        for granted in list(self.granted_to.get(role.id, ())):
+            self._remove_role_grant((granted, role.id))
+        for grantee in list(self.grantees_of.get(role.id, ())):
+            self._remove_role_grant((role.id, grantee))
+        for key in list(self.privs_of_role.get(role.id, ())):
             self._remove_priv(key)
         self._unfact("role", (role.id, acc.id))
         self._unfact("admin_role", (role.id,))
         self.journal.del_item(acc.roles, role.name)
+        self._unregister(role.id)
 
     # users ----------------------------------------------------------------------------
 
@@ -332,6 +345,7 @@ class Catalogue:
         user = UserRec(id=self._new_id(f"{acc.id}:user:{name}"), name=name, account=acc.id,
                        default_role=default_role)
         self.journal.set_item(acc.users, name, user)
+        self._register(user)
         self._fact("user", (user.id, acc.id), span)
         return user
 
@@ -383,16 +397,19 @@ class Catalogue:
             self._remove_user(acc, user)
 
     def _remove_user(self, acc: AccountRec, user: UserRec) -> None:
-        for key in [k for k in self.user_grants if k[0] == user.id]:
-            self._remove_user_grant(key)
+        for role_id in list(self.roles_of_user.get(user.id, ())):
+            self._remove_user_grant((user.id, role_id))
         self._unfact("user", (user.id, acc.id))
         self.journal.del_item(acc.users, user.name)
+        self._unregister(user.id)
 
     # role grants ----------------------------------------------------------------------
 
     def _grant_role_to_user(self, user: UserRec, role: RoleRec, wgo: bool, span: Span) -> None:
         key = (user.id, role.id)
         self.journal.set_item(self.user_grants, key, wgo)
+        self.journal.add_to(self.roles_of_user, user.id, role.id)
+        self.journal.add_to(self.users_of_role, role.id, user.id)
         self._fact("user_role", key, span)
         if wgo:
             self._fact("user_role_wgo", key, span)
@@ -401,11 +418,15 @@ class Catalogue:
 
     def _remove_user_grant(self, key: tuple[str, str]) -> None:
         self.journal.del_item(self.user_grants, key)
+        self.journal.remove_from(self.roles_of_user, key[0], key[1])
+        self.journal.remove_from(self.users_of_role, key[1], key[0])
         self._unfact("user_role", key)
         self._unfact("user_role_wgo", key)
 
     def _remove_role_grant(self, key: tuple[str, str]) -> None:
         self.journal.del_item(self.role_grants, key)
+        self.journal.remove_from(self.granted_to, key[1], key[0])
+        self.journal.remove_from(self.grantees_of, key[0], key[1])
         self._unfact("role_grant", key)
         self._unfact("role_grant_wgo", key)
 
@@ -417,8 +438,8 @@ class Catalogue:
             current = frontier.pop()
             if current == target_id:
                 return True
-            for granted, grantee in self.role_grants:
-                if grantee == current and granted not in seen:
+            for granted in self.granted_to.get(current, ()):
+                if granted not in seen:
                     seen.add(granted)
                     frontier.append(granted)
         return False
@@ -457,6 +478,8 @@ class Catalogue:
                     raise StatementError(f"cannot grant role {role.name} to {target.name}")
                 key = (role.id, target.id)
                 self.journal.set_item(self.role_grants, key, wgo)
+                self.journal.add_to(self.granted_to, target.id, role.id)
+                self.journal.add_to(self.grantees_of, role.id, target.id)
                 self._fact("role_grant", key, span)
                 if wgo:
                     self._fact("role_grant_wgo", key, span)
@@ -501,6 +524,7 @@ class Catalogue:
         key = (role_id, priv, kind, scope, obj)
         old = self.priv_rows.get(key)
         self.journal.set_item(self.priv_rows, key, PrivRow(old.level if old else level, wgo))
+        self.journal.add_to(self.privs_of_role, role_id, key)
         if scope == "one" and priv in ("table ownership", "database ownership"):
             self._fact("ownership_grant", (role_id, kind, obj), span)
         else:
@@ -513,6 +537,7 @@ class Catalogue:
     def _remove_priv(self, key: PrivKey) -> None:
         role_id, priv, kind, scope, obj = key
         self.journal.del_item(self.priv_rows, key)
+        self.journal.remove_from(self.privs_of_role, role_id, key)
         if scope == "one" and priv in ("table ownership", "database ownership"):
             self._unfact("ownership_grant", (role_id, kind, obj))
         else:
@@ -546,6 +571,7 @@ class Catalogue:
         db = DatabaseRec(id=self._new_id(f"{acc.id}:db:{name}"), name=name, account=acc.id,
                          owner=owner, system=system)
         self.journal.set_item(acc.databases, name, db)
+        self._register(db)
         self._fact("database", (db.id, acc.id), span)
         self._fact("created_by", (db.id, owner), span)
         if system:
@@ -581,11 +607,12 @@ class Catalogue:
         self._unfact("created_by", (db.id, db.owner))
         self._unfact("system_database", (db.id,))
         self.journal.del_item(acc.databases, db.name)
+        self._unregister(db.id)
 
     def _revoke_owner_row(self, acc: AccountRec, owner: str, kind: str, obj: str) -> None:
         """DROP first revokes the ownership row of a live, non-admin owner (A
         ``doRevokePrivilegeImplicitly``); other grants on the object stay as orphans."""
-        role = next((r for r in acc.roles.values() if r.id == owner), None)
+        role = self.role_by_id(owner)
         if role is None or role.name == acc.admin_role_name:
             return
         key = (owner, pv.OWNERSHIP_NAME[kind], kind, "one", obj)
@@ -599,6 +626,7 @@ class Catalogue:
                         kind=kind, database=db.id, db_name=db.name, owner=owner,
                         security=security, refs=refs)
         self.journal.set_item(db.objects, name, obj)
+        self._register(obj)
         self._fact("object", (obj.id, kind, db.id), span)
         self._fact("created_by", (obj.id, owner), span)
         if security:
@@ -639,6 +667,7 @@ class Catalogue:
         if obj.security:
             self._unfact("view_security", (obj.id, obj.security))
         self.journal.del_item(db.objects, obj.name)
+        self._unregister(obj.id)
 
     def rename_object(self, acc: AccountRec, db: DatabaseRec, obj: ObjectRec,
                       new_db: DatabaseRec, new_name: str) -> None:
@@ -665,9 +694,12 @@ class Catalogue:
             self._fact("secondary_all", (session.id,), span)
 
     def close_session(self, session: SessionState) -> None:
-        for pred, args, _ in list(self.facts.all_facts()):
-            if pred in ("session", "session_role", "secondary_all") and args[0] == session.id:
-                self._unfact(pred, args)
+        acc = self.accounts.get(session.account)
+        user = acc.users.get(session.user) if acc else None
+        if acc is not None and user is not None:
+            self._unfact("session", (session.id, user.id, acc.id))
+        self._unfact("session_role", (session.id, session.role))
+        self._unfact("secondary_all", (session.id,))
 
     def set_session_role(self, session: SessionState, role_id: str, span: Span) -> None:
         self._unfact("session_role", (session.id, session.role))

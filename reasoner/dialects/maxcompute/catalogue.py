@@ -378,6 +378,8 @@ class Catalogue:
         self.journal.set_item(prj.objects, (kind, name), obj)
         for col in obj.columns:
             self._fact("column", (obj.id, col), span)
+        for col in partition:
+            self._fact("partition_column", (obj.id, col), span)
         if creator is not None:
             self._fact("created_by", (obj.id, creator), span)
             # the ObjectCreator record (spec §4.3) is written when the object is made
@@ -421,7 +423,8 @@ class Catalogue:
         for pkg in (p for other in self.projects.values() for p in other.packages.values()):
             if obj.id in pkg.items:
                 self.remove_package_item(pkg, obj)
-        for pred in ("column", "column_label", "table_label", "created_by", "creator_right"):
+        for pred in ("column", "partition_column", "column_label", "table_label", "created_by",
+                     "creator_right"):
             self._drop_facts(pred, lambda a: a[0] == obj.id)
         for resource in obj.arns:
             self._unfact("arn", (obj.id, resource))
@@ -453,6 +456,12 @@ class Catalogue:
                    columns: tuple[str, ...]) -> None:
         if columns:
             rows = [(kind, subject, action, obj.id, c) for c in columns]
+            if action == "all":
+                rows = [r for r in self.acl_rows if len(r) == 5 and r[4] in columns
+                        and r[0] == kind and r[1] == subject and r[3] == obj.id]
+        elif action == "all":  # REVOKE All takes back every action on the object
+            rows = [r for r in self.acl_rows if r[0] == kind and r[1] == subject
+                    and r[3] == obj.id]
         else:  # a whole-object revoke also takes back the column grants of that action
             rows = [r for r in self.acl_rows if r[:4] == (kind, subject, action, obj.id)]
         for row in rows:

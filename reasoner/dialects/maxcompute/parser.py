@@ -92,7 +92,7 @@ def _word(tok: Token) -> str:
 
 @dataclass(frozen=True)
 class _Tagged:
-    """A sub-tree's value with what it is ("as", "force", "lifecycle")."""
+    """A sub-tree's value with what it is ("as", "force")."""
 
     tag: str
     value: Any
@@ -117,8 +117,9 @@ def read_sql(text: str) -> exp.Expression:
         first = err.errors[0] if err.errors else {}
         message = _TOKEN_REPR.sub(lambda m: repr(m.group(1)),
                                   str(first.get("description") or err))
-        raise _SqlError(message, int(first.get("line") or 1), int(first.get("col") or 1)
-                        ) from None
+        column = int(first.get("col") or 1)  # sqlglot points at the end of the token
+        column = max(1, column - len(str(first.get("highlight") or "")) + 1)
+        raise _SqlError(message, int(first.get("line") or 1), column) from None
     except TokenError as err:
         raise _SqlError(str(err), 1, 1) from None
     if len(trees) != 1:
@@ -319,8 +320,8 @@ class _Builder(Transformer):
         force = any(isinstance(c, _Tagged) and c.tag == "force" for c in children)
         return {"alias": alias, "force": force}
 
-    def resource_alias(self, name: str) -> _Tagged:
-        return _Tagged("as", name)
+    def resource_alias(self, name: Token) -> _Tagged:
+        return _Tagged("as", _word(name).lower())
 
     def force(self) -> _Tagged:
         return _Tagged("force", True)
@@ -380,16 +381,18 @@ class _Builder(Transformer):
 
     desc_tail = tail
 
-    @v_args(meta=True)
-    def lifecycle(self, meta: Meta, _children: list[Any]) -> _Tagged:
-        return _Tagged("lifecycle", (meta.start_pos, meta.end_pos))
-
     def ct_tail(self, *children: Any) -> list[tuple[int, int]]:
-        return [c.value for c in children if isinstance(c, _Tagged) and c.tag == "lifecycle"]
+        """Where the top-level ``LIFECYCLE <n>`` clauses are (sqlglot does not know them)."""
+        tokens = [c for c in children if isinstance(c, Token)]
+        cuts = []
+        for word, number in zip(tokens, tokens[1:], strict=False):
+            if word.type == "NAME" and word.lower() == "lifecycle" and number.type == "NUMBER":
+                cuts.append((word.start_pos, number.end_pos))
+        return cuts
 
     def create_table(self, cuts: list[tuple[int, int]]) -> st.Statement:
         text = self.text
-        for start, end in sorted(cuts, reverse=True):  # LIFECYCLE n: unknown to sqlglot
+        for start, end in sorted(cuts, reverse=True):
             text = text[:start] + " " * (end - start) + text[end:]
         tree = read_sql(text)
         if not isinstance(tree, exp.Create) or str(tree.args.get("kind", "")).upper() != "TABLE":
@@ -432,20 +435,21 @@ class _Builder(Transformer):
     def drop_view(self, flag: bool | None, name: st.Name) -> st.DropTable:
         return st.DropTable(self.span, name, if_exists=bool(flag), view=True)
 
-    def alter_table(self, _tail: Any) -> st.Statement:
-        tree = read_sql(self.text)
-        if not isinstance(tree, exp.Alter) or not isinstance(tree.this, exp.Table):
-            raise _SqlError("expected ALTER TABLE <name> ...", 1, 1)
+    def alter_table(self, name: st.Name, _tail: Any) -> st.Statement:
+        try:
+            tree = read_sql(self.text)
+        except _SqlError:  # MaxCompute's own forms (SET LIFECYCLE, TOUCH, MERGE SMALLFILES)
+            return st.AlterTable(self.span, name)
         added: list[str] = []
         rename: st.Name | None = None
-        for action in tree.args.get("actions") or ():
+        for action in (tree.args.get("actions") or ()) if isinstance(tree, exp.Alter) else ():
             if isinstance(action, exp.Schema):
                 added.extend(_column_names(action))
             elif isinstance(action, exp.ColumnDef):
                 added.append(action.name.lower())
             elif isinstance(action, exp.AlterRename) and isinstance(action.this, exp.Table):
                 rename = _name_of(action.this)
-        return st.AlterTable(self.span, _name_of(tree.this), tuple(added), rename)
+        return st.AlterTable(self.span, name, tuple(added), rename)
 
     def describe(self, name: st.Name, _tail: Any) -> st.Describe:
         return st.Describe(self.span, name)

@@ -18,6 +18,8 @@ from reasoner.errors import StatementError
 # request task types the reasoner can tell apart, by the names policies use for them
 TASK_TYPES = {"sql": "sql", "dt": "dt", "mapreduce": "mapreduce", "mr": "mapreduce"}
 ALL_TASKS = ("sql", "dt", "mapreduce")
+# one tenant, one region: a region written in a resource pattern is read as any region
+_REGION = re.compile(r"^acs:odps:[^:]*:")
 
 
 @dataclass(frozen=True)
@@ -107,11 +109,13 @@ def parse_document(text: str, actions: Iterable[str], *, principals: bool
                 raise StatementError(f"failed to check policy format: invalid Action value - "
                                      f"{action}")
             acts.append(bare)
-        resources = tuple(r.strip().lower() for r in _strings(item.get("Resource", []),
-                                                              "Resource"))
+        resources = tuple(_REGION.sub("acs:odps:*:", r.strip().lower())
+                          for r in _strings(item.get("Resource", []), "Resource"))
         who: tuple[str, ...] = ()
         if principals:
             who = _principals(item.get("Principal", []))
+            if not who and effect == "deny":  # a Deny naming nobody is read as one for all
+                who = ("*",)
         tasks, opaque = _condition(item.get("Condition"))
         out.append(PolicyStatement(effect, who, tuple(acts), resources, tasks, opaque))
     return out

@@ -39,13 +39,20 @@ def not_member(project: str) -> str:
     return f"ODPS-0420095: Access Denied - You don't exist in project {project}."
 
 
-_CAMEL = {"createtable": "CreateTable", "createinstance": "CreateInstance",
-          "createfunction": "CreateFunction", "createresource": "CreateResource",
-          "createjob": "CreateJob", "createvolume": "CreateVolume",
-          "showhistory": "ShowHistory"}
+_CAMEL = {name.lower(): name for name in (
+    "CreateTable", "CreateInstance", "CreateFunction", "CreateResource", "CreateJob",
+    "CreateVolume", "ShowHistory", "SetSecurityConfiguration", "SetLabelSecurity",
+    "SetProjectProtection", "AddTrustedProject", "RemoveTrustedProject", "AddUser",
+    "RemoveUser", "CreateRole", "DropRole", "GrantRole", "RevokeRole", "GrantAdminRole",
+    "GrantSuperAdministratorRole", "CreatePackage", "DropPackage", "AddPackageResource",
+    "RemovePackageResource", "AllowInstallPackage", "DisallowInstallPackage", "InstallPackage",
+    "UninstallPackage", "GrantLabel", "RevokeLabel", "SetDataLabel", "ClearExpiredGrants",
+    "PutProjectPolicy", "PutPolicy",
+)}
 
 
 def _camel(action: str) -> str:
+    """MaxCompute's spelling of an action or management right: createtable -> CreateTable."""
     return _CAMEL.get(action, action[:1].upper() + action[1:])
 
 
@@ -139,7 +146,8 @@ class Requirements:
 
     def access_need(self, access: Access) -> tuple[Need, Diagnosis]:
         obj = access.obj
-        what = f"{access.action} on {obj.kind} {obj.qualified if obj.kind != 'project' else obj.project}"
+        where = obj.project if obj.kind == "project" else obj.qualified
+        what = f"{access.action} on {obj.kind} {where}"
         if access.columns:
             what += f"({', '.join(access.columns)})"
         alternatives = [Alternative(f"{self.session.written} may {access.action} it in "
@@ -182,14 +190,14 @@ class Requirements:
     # management ----------------------------------------------------------------------------
 
     def manage_need(self, project: str, what: str, label: str, body: tuple[BodyLiteral, ...],
-                    action: str) -> tuple[Need, Diagnosis]:
+                    action: str, resource: str | None = None) -> tuple[Need, Diagnosis]:
         """A management statement: one conjunction, explained as a missing privilege."""
         need = Need(what, (Alternative(label, body),))
 
         def diagnose() -> str:
             if not self._holds(atom("in_project", self.u, project)):
                 return not_member(project)
-            return no_privilege(action, f"acs:odps:*:projects/{project}")
+            return no_privilege(action, resource or f"acs:odps:*:projects/{project}")
 
         return need, diagnose
 

@@ -33,7 +33,7 @@ class Reads:
     output: tuple[str, ...]  # the query's output column names (for CREATE TABLE AS)
 
 
-def _name(table: exp.Table, default: str) -> Name:
+def table_name(table: exp.Table, default: str) -> Name:
     project = table.args.get("db")
     return Name(project.name.lower() if project is not None else default, table.name.lower())
 
@@ -43,7 +43,7 @@ def stored_tables(tree: exp.Expression, default: str) -> Iterator[tuple[Name, ex
     for scope in traverse_scope(tree):
         for source in scope.sources.values():
             if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
-                yield _name(source, default), source
+                yield table_name(source, default), source
 
 
 def not_found(name: Name) -> StatementError:
@@ -70,11 +70,11 @@ def reads(query: exp.Expression, default: str, columns: Columns) -> Reads:
     for scope in traverse_scope(tree):
         for source in scope.sources.values():
             if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
-                found.setdefault(_name(source, default), {})
+                found.setdefault(table_name(source, default), {})
         for column in scope.columns:
             source = scope.sources.get(column.table)
             if isinstance(source, exp.Table):
-                found.setdefault(_name(source, default), {})[column.name.lower()] = None
+                found.setdefault(table_name(source, default), {})[column.name.lower()] = None
     output = tuple(n.lower() for n in tree.named_selects) if isinstance(tree, exp.Query) else ()
     return Reads({k: tuple(v) for k, v in found.items()}, output)
 
@@ -85,7 +85,7 @@ def target_table(tree: exp.Expression, default: str) -> Name | None:
     if isinstance(target, exp.Schema):
         target = target.this
     if isinstance(target, exp.Table):
-        return _name(target, default)
+        return table_name(target, default)
     return None
 
 
@@ -97,7 +97,7 @@ def other_tables(tree: exp.Expression, target: exp.Expression | None,
         if table is target or (target is not None and table is getattr(target, "this", None)):
             continue
         if isinstance(table.this, exp.Identifier):
-            name = _name(table, default)
+            name = table_name(table, default)
             if name not in names:
                 names.append(name)
     return names
