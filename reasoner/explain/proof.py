@@ -62,10 +62,11 @@ def substitute(literal: Literal, env: dict[str, Value]) -> Literal:
     return Comparison(literal.op, term(literal.left), term(literal.right))
 
 
-def bound_first(body: Sequence[Literal], bound: set[str] | None = None) -> list[Literal]:
-    """Reorder a conjunction for a top-down engine: at each step the positive atom with
-    the most bound arguments, and every negation or comparison as soon as its variables
-    are bound. The answers are the same; the search is goal-directed."""
+def bound_first(body: Sequence[Literal], bound: set[str] | None = None,
+                stored: frozenset[str] | set[str] = frozenset()) -> list[Literal]:
+    """Reorder a conjunction for a top-down engine: at each step a stored (input) atom
+    with a bound argument, else the atom with the most bound arguments; every negation or
+    comparison as soon as its variables are bound. Same answers, goal-directed search."""
     bound = set(bound or ())
     todo = list(body)
     out: list[Literal] = []
@@ -90,11 +91,30 @@ def bound_first(body: Sequence[Literal], bound: set[str] | None = None) -> list[
             return sum(1 for a in atom.args if isinstance(a, Const) or
                        (isinstance(a, Var) and not a.anonymous and a.name in bound))
 
-        best = max(atoms, key=lambda a: (score(a) / max(1, len(a.args)), -todo.index(a)))
+        best = max(atoms, key=lambda a: (a.pred in stored and score(a) > 0,
+                                         score(a) / max(1, len(a.args)), -todo.index(a)))
         todo.remove(best)
         out.append(best)
         bound.update(a.name for a in best.args if isinstance(a, Var) and not a.anonymous)
     return out
+
+
+def _extend(pattern: Atom, row: tuple[Value, ...], binding: dict[str, Value]
+            ) -> dict[str, Value] | None:
+    """``binding`` extended so that ``pattern`` matches the answer ``row``, or None."""
+    new = dict(binding)
+    for term, value in zip(pattern.args, row, strict=True):
+        if isinstance(term, Const):
+            if term.value != value:
+                return None
+        elif term.anonymous:
+            continue
+        elif term.name in new:
+            if new[term.name] != value:
+                return None
+        else:
+            new[term.name] = value
+    return new
 
 
 def _unify_head(head: Atom, goal: Atom) -> dict[str, Value] | None:
@@ -138,6 +158,8 @@ class Prover:
         self.max_instances = max_instances
         self._vocabulary = {(f.atom.pred, f.atom.args): f for f in self.program.facts}
         self._rules: dict[str, tuple[Rule, ...]] = {}
+        self._stored = frozenset(self.program.inputs)
+        self._cache: dict[Atom, list[tuple[Value, ...]]] = {}
 
     def rules_for(self, pred: str) -> tuple[Rule, ...]:
         if pred not in self._rules:
@@ -153,9 +175,42 @@ class Prover:
             if env is None:
                 continue
             body = _name_anonymous([substitute(b, env) for b in rule.body])
-            for binding in self.backend.solve(bound_first(body), limit=self.max_instances):
+            for binding in self._solve_body(body):
                 found.append((rule, tuple(substitute(b, binding) for b in body)))
         return found
+
+    def _answers(self, atom: Atom) -> list[tuple[Value, ...]]:
+        """Answers of a derived atom as unified with the goal, asked once per prover:
+        the join with stored facts is done here, so a chain of N roles costs N lookups
+        instead of N closures."""
+        if atom not in self._cache:
+            self._cache[atom] = self.backend.query(atom)
+        return self._cache[atom]
+
+    def _solve_body(self, body: Sequence[Literal]) -> list[dict[str, Value]]:
+        bindings: list[dict[str, Value]] = [{}]
+        for literal in bound_first(body, stored=self._stored):
+            if not bindings:
+                return []
+            if not isinstance(literal, Atom):
+                bindings = [b for b in bindings
+                            if self.backend.solve([substitute(literal, b)], limit=1)]
+                continue
+            general = literal.pred not in self._stored and any(
+                isinstance(a, Const) for a in literal.args)
+            extended: list[dict[str, Value]] = []
+            for binding in bindings:
+                ground = substitute(literal, binding)
+                assert isinstance(ground, Atom)
+                rows = self._answers(literal) if general else self.backend.query(ground)
+                for row in rows:
+                    new = _extend(ground, row, binding)
+                    if new is not None:
+                        extended.append(new)
+                        if len(extended) >= self.max_instances * 4:
+                            break
+            bindings = extended
+        return bindings[: self.max_instances]
 
     def prove(self, goal: Atom) -> ProofNode | None:
         """A shortest proof of the ground atom, or None when it does not hold."""
