@@ -18,6 +18,9 @@ a graphviz picture), so it renders inline and stays usable from Python::
     %what_can acc1:joe
     %roles [--focus table db1.t1] [--privilege select] [--user joe] [--account acc1]
 
+``%policy --new --dialect maxcompute`` (the line form) only sets up a fresh reasoner;
+``--new`` alone keeps the current dialect and target.
+
 Options come after the question; an option's value runs to the next option, so
 MaxCompute's ``--as prj_a ALIYUN$alice@aliyun.com`` needs no quotes (``$`` is not
 expanded). MaxCompute cells may declare projects with ``-- project NAME owner PRINCIPAL``
@@ -35,7 +38,13 @@ from typing import Any
 
 import graphviz
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
+from IPython.core.magic import (
+    Magics,
+    line_cell_magic,
+    line_magic,
+    magics_class,
+    no_var_expand,
+)
 
 from reasoner.api import Reasoner, Session
 from reasoner.decision import Decision, Outcome
@@ -213,9 +222,11 @@ class PolicyMagics(Magics):
     # %%policy -------------------------------------------------------------------------
 
     @no_var_expand
-    @cell_magic
-    def policy(self, line: str, cell: str) -> OutcomeTable:
-        """Run the cell's statements; ``-- connect`` lines switch sessions."""
+    @line_cell_magic
+    def policy(self, line: str, cell: str | None = None) -> OutcomeTable:
+        """Run the cell's statements; ``-- connect`` lines switch sessions. As a line
+        magic (``%policy --new --dialect maxcompute``) it only sets the reasoner up."""
+        cell = cell or ""
         question, options = parse_line(line, {"dialect", "target"} | _SESSION_OPTIONS,
                                        {"new"})
         if question:
@@ -225,6 +236,8 @@ class PolicyMagics(Magics):
         dialect = (options.get("dialect") or (reasoner.dialect.name if reasoner
                                               else "matrixone")).lower()
         target = options.get("target")
+        if target is None and reasoner is not None and dialect == reasoner.dialect.name:
+            target = reasoner.target  # --new alone: a fresh reasoner like this one
         if (options.get("new") or reasoner is None or dialect != reasoner.dialect.name
                 or (target is not None and target != reasoner.target)):
             try:

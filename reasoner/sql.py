@@ -183,13 +183,13 @@ def _collect(tree: exp.Expression) -> tuple[TableUse, ...]:
     return tuple(dict.fromkeys(use for _, _, use in found))
 
 
-def read_access(sql: str, dialect: str = "mysql") -> QueryAccess:
+def _read_access(sql: str, dialect: str = "mysql") -> QueryAccess:
     """The tables one SELECT / INSERT / REPLACE / UPDATE / DELETE / WITH statement touches."""
     tree, kind = _parse(sql, dialect)
     return QueryAccess(_collect(tree), kind)
 
 
-def view_references(select_sql: str, dialect: str = "mysql") -> tuple[TableUse, ...]:
+def _view_references(select_sql: str, dialect: str = "mysql") -> tuple[TableUse, ...]:
     """The tables and views a view body reads (all ``select``)."""
     tree, _ = _parse(select_sql, dialect)
     if not isinstance(tree, exp.Query):
@@ -197,3 +197,21 @@ def view_references(select_sql: str, dialect: str = "mysql") -> tuple[TableUse, 
     return tuple(
         dict.fromkeys(TableUse(use.database, use.name, "select") for use in _collect(tree))
     )
+
+
+
+def read_access(sql: str, dialect: str = "mysql") -> QueryAccess:
+    """The tables a query reads and writes (see ``_read_access``); a query nested deeper
+    than Python's stack is a syntax error, not a crash."""
+    try:
+        return _read_access(sql, dialect)
+    except RecursionError:
+        raise SqlSyntaxError("query nested too deeply", 1, 1) from None
+
+
+def view_references(select_sql: str, dialect: str = "mysql") -> tuple[TableUse, ...]:
+    """The tables and views a view body reads (see ``_view_references``)."""
+    try:
+        return _view_references(select_sql, dialect)
+    except RecursionError:
+        raise SqlSyntaxError("query nested too deeply", 1, 1) from None

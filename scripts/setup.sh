@@ -3,7 +3,7 @@
 # and Debian's graphviz when `dot` is missing. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-want="${1:-runtime}"   # runtime | test
+want="${1:-runtime}"   # runtime | test | notebook (requirements/$want.txt)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 apt_updated=""

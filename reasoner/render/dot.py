@@ -42,7 +42,11 @@ def _wrap(text: str, width: int = 60) -> str:
 
 
 def _label(*parts: str) -> str:
-    return graphviz.nohtml("\n".join(_wrap(p) for p in parts if p))
+    """A plain-text label: never HTML (nohtml), backslashes doubled (escape), ``&`` as an
+    entity, so any name a user wrote is drawn as written and cannot inject DOT."""
+    lines = [graphviz.escape(line.replace("&", "&amp;"))
+             for p in parts if p for line in _wrap(p).split("\n")]
+    return graphviz.nohtml("\\n".join(lines))
 
 
 class _Drawer:

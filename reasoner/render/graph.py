@@ -7,8 +7,8 @@ by, profile included. A few hundred roles do not fit one readable picture, so it
 narrowed to a question: ``focus="table db1.t1"`` keeps the roles that reach a privilege
 on that object and the users holding them; ``user="joe"`` keeps joe's roles and what
 they reach. Every label is user text: it goes through ``graphviz.escape`` (``nohtml``
-plus doubled backslashes), node names are generated, so a role called ``<script>``,
-``"];`` or ``x\\`` is drawn as text.
+plus doubled backslashes) with ``&`` spelled ``&amp;``, node names are generated, so a
+role called ``<script>``, ``"];``, ``x\\`` or ``&lt;`` is drawn as written.
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ KINDS = ("account", "database", "table", "view")
 
 
 def _text(*lines: str) -> str:
-    """A label from user-written text: literal, never HTML, never a DOT escape."""
-    return graphviz.escape("\n".join(line for line in lines if line))
+    """A label from user-written text: literal, never HTML, never a DOT escape, never
+    an entity (graphviz reads ``&amp;`` in any label as ``&``)."""
+    return graphviz.escape("\n".join(line for line in lines if line).replace("&", "&amp;"))
 
 
 def _privileges(names: set[str], limit: int = 3) -> str:

@@ -67,7 +67,8 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[object]], *,
         cls = f' class="{e(row_class[i])}"' if row_class and row_class[i] else ""
         cells = "".join(f"<td>{c if raw else e(c)}</td>" for c in row)
         body.append(f"<tr{cls}>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    thead = f"<thead><tr>{head}</tr></thead>" if any(columns) else ""
+    return f"<table>{thead}<tbody>{''.join(body)}</tbody></table>"
 
 
 def _bindings(binding: dict[str, Any]) -> str:

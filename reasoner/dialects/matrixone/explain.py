@@ -7,6 +7,7 @@ verifies each one by applying it and checking again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from itertools import product
 from typing import Any
@@ -22,6 +23,23 @@ from .executor import MatrixOneExecutor
 _KEYWORD = {"account all": "all", "database all": "all", "table all": "all",
             "database ownership": "ownership", "table ownership": "ownership"}
 _SESSION_ATOMS = ("active", "active_via")
+
+
+_PLAIN = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def q(name: str) -> str:
+    """A name as a statement must write it: bare when it is a plain identifier and no
+    keyword, else back-quoted, so any name a user chose reads as one name and nothing else."""
+    from .parser import keywords
+
+    if _PLAIN.match(name) and name not in keywords():
+        return name
+    return "`" + name.replace("`", "``") + "`"
+
+
+def qualified(name: str) -> str:
+    return ".".join(q(part) for part in name.split(".", 1)) if name != "*" else name
 
 
 def _value(term: object) -> object:
@@ -115,8 +133,8 @@ class MatrixOneExplainer:
         if kind == "account":
             return "account *"
         if kind == "database":
-            return f"database {name}" if dkind == "database" else "database *"
-        return f"{kind} {name}"
+            return f"database {q(name)}" if dkind == "database" else "database *"
+        return f"{kind} {qualified(name)}"
 
     def _grantee(self) -> str | None:
         role = self.catalogue.role_by_id(self.session.role)
@@ -160,7 +178,7 @@ class MatrixOneExplainer:
                     items.append((str(args[1]), on))
                 elif on:
                     definer = self._name(str(args[0]))
-                    out.append(Candidate((f"grant {args[1]} on {on} to {definer}",), "admin",
+                    out.append(Candidate((f"grant {args[1]} on {on} to {q(definer)}",), "admin",
                                          self._users_reaching(definer),
                                          "the view's definer role reads the base table"))
             elif literal.pred == "owner_of":
@@ -168,18 +186,19 @@ class MatrixOneExplainer:
             elif literal.pred == "session_admin":
                 admin = self.account.roles.get(self.account.admin_role_name)
                 if admin and self.user and self.catalogue.user_has_role(self.user.id, admin.id):
-                    out.append(Candidate((f"set role {admin.name}",), "session"))
+                    out.append(Candidate((f"set role {q(admin.name)}",), "session"))
             elif literal.pred == "may_grant" and grantee:
                 priv, kind, scope, obj = (str(a) for a in args[1:5])
                 level = self._level(kind, scope, obj)
                 if level:
                     out.append(Candidate(
-                        (f"grant {_KEYWORD.get(priv, priv)} on {kind} {level} to {grantee} "
+                        (f"grant {_KEYWORD.get(priv, priv)} on {kind} {level} to {q(grantee)} "
                          "with grant option",), "admin", self._users_reaching(grantee),
                         "the current role gets the privilege with grant option"))
             elif literal.pred == "may_grant_role" and grantee:
                 role = self._name(str(args[1]))
-                out.append(Candidate((f"grant {role} to {grantee} with grant option",), "admin",
+                out.append(Candidate((f"grant {q(role)} to {q(grantee)} with grant option",),
+                                     "admin",
                                      self._users_reaching(grantee),
                                      "the role is passed to the current role with grant option"))
         if items:
@@ -192,7 +211,7 @@ class MatrixOneExplainer:
         described = self.catalogue.describe(obj)
         if described is None:
             return None
-        return f"{described[1]}.*" if scope == "db" else described[1]
+        return f"{q(described[1])}.*" if scope == "db" else qualified(described[1])
 
     def _privilege_candidates(self, alternative: Alternative, items: list[tuple[str, str]],
                               grantee: str | None, *, holders: bool = True
@@ -206,7 +225,7 @@ class MatrixOneExplainer:
         grants = tuple(f"grant {', '.join(privs)} on {on} to {{role}}"
                        for on, privs in by_on.items())
         if grantee:
-            out.append(Candidate(tuple(g.format(role=grantee) for g in grants), "admin",
+            out.append(Candidate(tuple(g.format(role=q(grantee)) for g in grants), "admin",
                                  self._users_reaching(grantee),
                                  "the current role gets the privilege"))
         for holder in self._holders(alternative) if holders else []:
@@ -216,16 +235,17 @@ class MatrixOneExplainer:
                 continue
             held = self.user is not None and self.catalogue.user_has_role(self.user.id, holder)
             if held:
-                out.append(Candidate((f"set role {name}",), "session", (),
+                out.append(Candidate((f"set role {q(name)}",), "session", (),
                                      f"{name} is granted to the user and holds it"))
             if name in ("public", self.account.admin_role_name):
                 continue
             if grantee:
-                out.append(Candidate((f"grant {name} to {grantee}",), "admin",
+                out.append(Candidate((f"grant {q(name)} to {q(grantee)}",), "admin",
                                      self._users_reaching(grantee),
                                      f"the current role inherits {name}, which holds it"))
             if not held and self.user is not None:
-                out.append(Candidate((f"grant {name} to {self.user.name}", f"set role {name}"),
+                out.append(Candidate((f"grant {q(name)} to {q(self.user.name)}",
+                                      f"set role {q(name)}"),
                                      "admin", self._me(), f"{name} holds it"))
         if holders and self.user is not None and not self.session.secondary_all:
             out.append(Candidate(("set secondary role all",), "session", (),
@@ -249,7 +269,7 @@ class MatrixOneExplainer:
         for _obj, owner in rows:
             role = self.catalogue.role_by_id(str(owner))
             if role and self.user and self.catalogue.user_has_role(self.user.id, role.id):
-                out.append(Candidate((f"set role {role.name}",), "session", (),
+                out.append(Candidate((f"set role {q(role.name)}",), "session", (),
                                      f"{role.name} owns the object"))
         return out
 

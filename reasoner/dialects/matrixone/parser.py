@@ -9,6 +9,7 @@ Positions in errors and spans are those of the original file (1-based line and c
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import threading
@@ -619,11 +620,14 @@ def parse_statement(text: str, source: str = "<text>", line: int = 1, column: in
         raise ParseError(source, where[0], where[1], "unexpected NUL character")
     try:
         tree = _get_parser().parse(body)
+        return _Builder(body, span).transform(tree)
     except UnexpectedInput as exc:
         raise _error(exc, body, source, line, column) from None
-    try:
-        return _Builder(body, span).transform(tree)
+    except RecursionError:
+        raise ParseError(source, line, column, "statement nested too deeply") from None
     except VisitError as exc:  # a bug in the builder, not the user's fault
+        if isinstance(exc.orig_exc, RecursionError):
+            raise ParseError(source, line, column, "statement nested too deeply") from None
         raise RuntimeError(f"cannot build statement from {body!r}: {exc.orig_exc}") from exc
 
 
@@ -779,3 +783,15 @@ def parse_script(text: str | Iterable[str], source: str = "<text>"
     chunk = splitter.flush()
     if chunk:
         yield emit(chunk)
+
+
+@functools.lru_cache(maxsize=1)
+def keywords() -> frozenset[str]:
+    """The grammar's keywords (lower case), for writing names that must be quoted."""
+    words = set()
+    for terminal in _get_parser().terminals:
+        name = terminal.name.lstrip("_")
+        if terminal.name.startswith("_") and name.replace("_", "").isalpha() and not isinstance(
+                terminal.pattern, PatternStr):
+            words.update(name.lower().split("_"))
+    return frozenset(words)
