@@ -472,6 +472,9 @@ class MatrixOneExecutor:
         if what == "databases":
             return Plan(requirement(text, req.account_need(
                 "SHOW DATABASES", ("show databases", "account all"))))
+        if what in ("snapshots", "pitr", "publications", "subscriptions", "stages"):
+            return Plan(requirement(text, req.account_need(f"SHOW {what.upper()}",
+                                                           ("account all",))))
         if what == "accounts":
             return Plan(requirement(text, Need("SHOW ACCOUNTS", (req.admin_alternative(),))))
         if what in ("tables", "create table", "create view", "create database", "columns",
@@ -653,6 +656,34 @@ class MatrixOneExecutor:
         db = self._database_for(session, acc, s.view.database)
         return Plan(requirement(s.span.text, Need("ALTER VIEW", req.database_alternatives(
             ("alter view", "database all", "database ownership"), db))))
+
+    def _plan_RoutineDDL(self, session: SessionState, s: st.RoutineDDL) -> Plan:
+        """Functions and procedures are checked with CREATE VIEW (sic, spec §4.2);
+        sequences with database ALL / OWNERSHIP (DROP also with DROP OBJECT). The reasoner
+        does not keep routines or sequences in its catalogue: their statements change
+        nothing it reasons about."""
+        acc, req = self._acc(session)
+        db = self._database_for(session, acc, s.name.database)
+        if s.kind == "sequence":
+            privileges: tuple[str, ...] = ("database all", "database ownership")
+            if s.action == "drop":
+                privileges += ("drop object",)
+        else:
+            privileges = ("create view", "database all", "database ownership")
+        what = f"{s.action.upper()} {s.kind.upper()} {s.name}"
+        return Plan(requirement(s.span.text, Need(what, req.database_alternatives(
+            privileges, db, write=s.action != "call"))))
+
+    def _plan_IndexDDL(self, session: SessionState, s: st.IndexDDL) -> Plan:
+        acc, req = self._acc(session)
+        obj = self._resolve_object(session, acc, s.table, "index")
+        tips = self._tips(acc, "index", obj, (), acc.databases[obj.db_name])
+        return Plan(requirement(s.span.text, req.table_need(f"{s.action.upper()} INDEX", tips)))
+
+    def _plan_AccountObjectDDL(self, session: SessionState, s: st.AccountObjectDDL) -> Plan:
+        acc, req = self._acc(session)
+        return Plan(requirement(s.span.text, req.account_need(
+            f"{s.action.upper()} {s.kind.upper()}", ("account all",))))
 
     def _plan_Truncate(self, session: SessionState, s: st.Truncate) -> Plan:
         acc, req = self._acc(session)

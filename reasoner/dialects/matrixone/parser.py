@@ -414,6 +414,47 @@ class _Builder(Transformer):
     def truncate(self, table: st.ObjectName) -> st.Truncate:
         return st.Truncate(self.span, table)
 
+    # routines, sequences, indexes, account objects
+    def routine_kind(self, tok: Token) -> str:
+        return str(tok).lower()
+
+    def sequence_action(self, tok: Token) -> str:
+        return str(tok).lower()
+
+    def account_object_action(self, tok: Token) -> str:
+        return str(tok).lower()
+
+    def account_object_kind(self, tok: Token) -> str:
+        return str(tok).lower()
+
+    def create_routine(self, *children: Any) -> st.RoutineDDL:
+        kind = next(c for c in children if isinstance(c, str))
+        return st.RoutineDDL(self.span, kind, "create", _first(list(children), st.ObjectName))
+
+    def drop_routine(self, kind: str, flag: Any, name: st.ObjectName, *_rest: Any
+                     ) -> st.RoutineDDL:
+        return st.RoutineDDL(self.span, kind, "drop", name, if_exists=flag is not None)
+
+    def call_routine(self, name: st.ObjectName, *_rest: Any) -> st.RoutineDDL:
+        return st.RoutineDDL(self.span, "procedure", "call", name)
+
+    def sequence_ddl(self, action: str, *children: Any) -> st.RoutineDDL:
+        flags = _flags(list(children))
+        return st.RoutineDDL(self.span, "sequence", action,
+                             _first(list(children), st.ObjectName),
+                             if_exists="if_exists" in flags)
+
+    def create_index(self, *children: Any) -> st.IndexDDL:
+        names = [c for c in children if isinstance(c, (str, st.ObjectName))]
+        index = next(c for c in names if isinstance(c, str))
+        return st.IndexDDL(self.span, "create", index, _first(list(children), st.ObjectName))
+
+    def drop_index(self, index: str, table: st.ObjectName) -> st.IndexDDL:
+        return st.IndexDDL(self.span, "drop", index, table)
+
+    def account_object_ddl(self, action: str, kind: str, *_rest: Any) -> st.AccountObjectDDL:
+        return st.AccountObjectDDL(self.span, action, kind)
+
     def security_kind(self, tok: Token) -> str:
         return str(tok).lower()
 

@@ -251,6 +251,35 @@ class AlterView(Statement):
 
 
 @dataclass(frozen=True)
+class RoutineDDL(Statement):
+    """CREATE/DROP FUNCTION|PROCEDURE, CALL, CREATE/ALTER/DROP SEQUENCE: objects of a
+    database, checked on it (spec §4.2)."""
+
+    kind: str  # function | procedure | sequence
+    action: str  # create | drop | alter | call
+    name: ObjectName
+    if_exists: bool = False
+
+
+@dataclass(frozen=True)
+class IndexDDL(Statement):
+    """CREATE/DROP INDEX ... ON t: index, table all or table ownership on t (spec §4.3)."""
+
+    action: str  # create | drop
+    index: str
+    table: ObjectName
+
+
+@dataclass(frozen=True)
+class AccountObjectDDL(Statement):
+    """CREATE/DROP/ALTER SNAPSHOT | PUBLICATION | SUBSCRIPTION | PITR | STAGE: account all
+    (spec §4.1)."""
+
+    action: str
+    kind: str
+
+
+@dataclass(frozen=True)
 class Truncate(Statement):
     table: ObjectName
 
