@@ -569,7 +569,7 @@ _CLASS_NAMES = {
     "OP": "an operator",
     "$END": "end of statement",
 }
-_MAX_EXPECTED = 16
+_MAX_EXPECTED = 30
 
 
 def _describe_expected(names: Iterable[str]) -> list[str]:
