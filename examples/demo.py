@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from demo_maxcompute import main as maxcompute_demo
+
 from reasoner import Reasoner
 from reasoner.render.dot import why_to_dot, write_picture
 from reasoner.render.text import render_decision, render_why, render_why_not
@@ -44,6 +46,7 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     written, message = write_picture(why_to_dot(why), out / "why-joe-reads-orders.svg", "svg")
     print(f"\n== picture of the proof: {written}" + (f" ({message})" if message else ""))
+    maxcompute_demo()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from typing import Any
 from reasoner.authorizer import decide
 from reasoner.decision import Decision, Outcome, Requirement
 from reasoner.dialects import get_dialect
-from reasoner.dialects.base import Connect
+from reasoner.dialects.base import Connect, Directive
 from reasoner.errors import ParseError, ReasonerError, StatementError
 from reasoner.explain.why import Why
 from reasoner.explain.why import why as explain_why
@@ -84,6 +84,17 @@ class Reasoner:
                 continue
             if isinstance(item, ParseError):
                 yield Outcome(False, "", item.line, item.source, error=str(item))
+                continue
+            if isinstance(item, Directive):  # sets up the world (MaxCompute projects)
+                error: str | None = None
+                with self.lock:
+                    try:
+                        self.engine.directive(item.kind, item.words,  # type: ignore[attr-defined]
+                                              item.body)
+                    except Exception as exc:
+                        error = exc.message if isinstance(exc, StatementError) else str(exc)
+                yield Outcome(error is None, item.span.text, item.span.line, item.span.source,
+                              error=error)
                 continue
             if session is None:
                 span = item.span

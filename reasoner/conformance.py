@@ -188,15 +188,15 @@ def _explain_record(reasoner: Reasoner, session: Session, record: Record, name: 
         def recheck():
             return engine.check(session.state, privilege, kind, obj)
     else:
-        try:
-            statement = reasoner.dialect.parse_statement(record.body, name, record.body_line, 1)
-            with trial(engine.journal):
-                plan = engine.plan(session.state, statement)
-        except Exception:
-            return  # fails before authorization (parse or planning): nothing to explain
         from reasoner.authorizer import decide
 
-        decision = decide(engine.backend, plan.requirement)
+        try:
+            statement = reasoner.dialect.parse_statement(record.body, name, record.body_line, 1)
+            with trial(engine.journal):  # planning may record names: decide in that state
+                decision = decide(engine.backend, engine.plan(session.state,
+                                                              statement).requirement)
+        except Exception:
+            return  # fails before authorization (parse or planning): nothing to explain
 
         def recheck():
             return decide(engine.backend, engine.plan(session.state, statement).requirement)

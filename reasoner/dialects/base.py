@@ -25,6 +25,18 @@ class Connect:
     span: Span
 
 
+@dataclass(frozen=True)
+class Directive:
+    """A script line that sets up the world rather than runs a statement (MaxCompute:
+    ``-- project <name> owner <principal>``, ``-- policyfile <name>`` ... ``-- end``);
+    ``Reasoner.run`` hands it to ``engine.directive(kind, words, body)``."""
+
+    kind: str
+    words: tuple[str, ...]
+    body: str
+    span: Span
+
+
 class DialectEngine(Protocol):
     """One reasoner's state for one dialect: catalogue, facts, sessions."""
 

@@ -118,7 +118,9 @@ def render_why_not(explanation: WhyNot, *, verbose: bool = False) -> str:
     decision = explanation.decision
     lines = [f"DENY  {decision.requirement.statement}"]
     ctx = explanation.context
-    if ctx:
+    if ctx.get("summary"):
+        lines.extend(str(ctx["summary"]).splitlines())
+    elif ctx:
         mode = "on" if ctx.get("secondary_all") else "off"
         lines.append(f"session: {ctx.get('user')}, current role {ctx.get('current_role')}, "
                      f"secondary roles {mode}")

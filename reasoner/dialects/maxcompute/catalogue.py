@@ -133,7 +133,8 @@ class Catalogue:
         # the glob relation: patterns and values, with use counts
         self._patterns: dict[str, int] = {}
         self._values: dict[str, int] = {}
-        self._principals: set[str] = set()
+        self._principals: set[str] = set()  # names in the wildcard relation (journaled)
+        self._named: set[str] = set()  # names with a principal fact (never undone)
 
     # ids and small helpers --------------------------------------------------------------
 
@@ -200,13 +201,24 @@ class Catalogue:
     # principals and clock ------------------------------------------------------------------
 
     def register_principal(self, key: str, span: Span) -> None:
-        """Record an account name the first time it is seen (its system and account)."""
+        """Record an account name the first time it is seen (its system and account).
+
+        The ``principal`` fact says what a name is, not what the tenant holds, so it
+        outlives a rolled-back statement: a statement planned in a trial and judged after
+        it (the conformance runner's explain pass) sees the names the statement itself
+        sees. The name's place in the wildcard relation stays journaled.
+        """
+        if key not in self._named:
+            kind, account = principal_parts(key)
+            self._named.add(key)
+            # recorded before the add: a rollback undoes the add, then this re-adds it
+            self.journal.record(lambda: self.facts.add("principal", (key, kind, account),
+                                                       span))
+            self._fact("principal", (key, kind, account), span)
         if key in self._principals:
             return
-        kind, account = principal_parts(key)
         self.journal.record(lambda: self._principals.discard(key))
         self._principals.add(key)
-        self._fact("principal", (key, kind, account), span)
         self.add_value(key, span)
 
     def set_clock(self, day: int, span: Span) -> None:

@@ -10,7 +10,7 @@ MaxCompute error text of the first gate that failed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -108,8 +108,9 @@ class MaxComputeExecutor:
     def disconnect(self, session: SessionState) -> None:
         """Sessions leave no facts behind; nothing to undo."""
 
-    def directive(self, kind: str, words: list[str], body: str) -> None:
-        """The conformance records ``project``, ``policyfile`` and ``advance``."""
+    def directive(self, kind: str, words: Sequence[str], body: str) -> None:
+        """The conformance records ``project``, ``policyfile`` and ``advance`` (and the
+        script directives ``-- project``, ``-- policyfile`` ... ``-- end``, ``-- advance``)."""
         text = " ".join([kind, *words])
         span = Span("<directive>", 0, 0, text)
         with self.journal.transaction():

@@ -3,9 +3,11 @@
 ``parse_statement`` parses one statement with the LALR grammar ``grammar/maxcompute.lark``;
 ordinary SQL is recognised there by its leading keywords and read with sqlglot (its Hive
 dialect is the closest to MaxCompute SQL). ``parse_script`` splits a script on ``;``
-(outside quotes and comments), yields ``-- connect <project> <user>`` directives, and
-reports a statement that does not parse as a :class:`ParseError` value so that the caller
-can go on. Positions in errors and spans are those of the original file (1-based).
+(outside quotes and comments), yields ``-- connect <project> <user>`` lines and the
+directives that set up a tenant (``-- project``, ``-- policyfile`` ... ``-- end``,
+``-- advance``), and reports a statement that does not parse as a :class:`ParseError`
+value so that the caller can go on. Positions in errors and spans are those of the
+original file (1-based).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError as SqlglotParseError
 from sqlglot.errors import TokenError
 
+from reasoner.dialects.base import Directive
 from reasoner.errors import ParseError
 from reasoner.resources import data_dir
 from reasoner.source import Span
@@ -595,6 +598,13 @@ def parse_statement(text: str, source: str = "<text>", line: int = 1, column: in
 # --- scripts --------------------------------------------------------------------------------
 
 _DIRECTIVE = re.compile(r"--\s*connect\s+(?P<project>\S+)\s+(?P<user>\S+)\s*$", re.IGNORECASE)
+# the conformance records project / policyfile / advance, written as comments in a script
+_PROJECT = re.compile(r"--\s*project\s+(?P<name>\S+)\s+owner\s+(?P<owner>\S+)\s*$",
+                      re.IGNORECASE)
+_POLICYFILE = re.compile(r"--\s*policyfile\s+(?P<name>\S+)\s*$", re.IGNORECASE)
+_ADVANCE = re.compile(r"--\s*advance\s+(?P<days>\d+)(?:\s+(?P<unit>days?))?\s*$",
+                      re.IGNORECASE)
+_END = re.compile(r"--\s*end\s*$", re.IGNORECASE)
 
 
 @dataclass
@@ -604,6 +614,34 @@ class _Chunk:
     column: int
 
 
+@dataclass
+class _Error:
+    """A script-level mistake (an unclosed policy file), reported as a ParseError."""
+
+    line: int
+    column: int
+    message: str
+
+
+@dataclass
+class _PolicyFile:
+    """A ``-- policyfile <name>`` block being read: its content lines, ``--`` removed."""
+
+    name: str
+    span: Span
+    lines: list[str]
+
+    def directive(self) -> Directive:
+        return Directive("policyfile", (self.name,), "\n".join(self.lines), self.span)
+
+    def unclosed(self) -> _Error:
+        return _Error(self.span.line, self.span.column,
+                      f"expected '-- end' to close policy file {self.name}")
+
+
+_Item = _Chunk | ConnectDirective | Directive | _Error
+
+
 class _Splitter:
     """Cuts a script into statement texts and ``-- connect`` directives, line by line."""
 
@@ -611,6 +649,7 @@ class _Splitter:
         self.parts: list[str] = []
         self.start: tuple[int, int] | None = None
         self.state = ""  # "": normal, a quote character, or "/*"
+        self.block: _PolicyFile | None = None  # a policy file being read
 
     def _add(self, piece: str, lineno: int, col: int) -> None:
         if self.start is None:
@@ -629,17 +668,33 @@ class _Splitter:
             return None
         return _Chunk(text, start[0], start[1])
 
-    def feed(self, line: str, lineno: int) -> Iterator[_Chunk | ConnectDirective]:
+    def feed(self, line: str, lineno: int) -> Iterator[_Item]:
         stripped = line.strip()
+        if self.block is not None:
+            if _END.match(stripped):
+                yield self.block.directive()
+                self.block = None
+                return
+            if not stripped or (stripped.startswith("--") and
+                                _header(stripped, Span("", lineno, 1, stripped)) is None):
+                content = stripped[2:]
+                self.block.lines.append(content[1:] if content.startswith(" ") else content)
+                return
+            # a statement or another directive before '-- end': report, then read it
+            yield self.block.unclosed()
+            self.block = None
         if not self.state and stripped.startswith("--"):
-            match = _DIRECTIVE.match(stripped)
-            if match:
+            col = len(line) - len(line.lstrip()) + 1
+            span = Span("", lineno, col, stripped)
+            item = _header(stripped, span)
+            if item is not None:
                 chunk = self.flush()
                 if chunk:
                     yield chunk
-                col = len(line) - len(line.lstrip()) + 1
-                yield ConnectDirective(f"{match['project']} {match['user']}",
-                                       Span("", lineno, col, stripped))
+                if isinstance(item, _PolicyFile):
+                    self.block = item
+                else:
+                    yield item
                 return
         i, n = 0, len(line)
         while i < n:
@@ -689,6 +744,19 @@ class _Splitter:
                     self.state, i = "", found.end()
 
 
+def _header(stripped: str, span: Span) -> ConnectDirective | Directive | _PolicyFile | None:
+    """The directive a comment line is, if any (span without its source yet)."""
+    if match := _DIRECTIVE.match(stripped):
+        return ConnectDirective(f"{match['project']} {match['user']}", span)
+    if match := _PROJECT.match(stripped):
+        return Directive("project", (match["name"], "owner", match["owner"]), "", span)
+    if match := _POLICYFILE.match(stripped):
+        return _PolicyFile(match["name"], span, [])
+    if match := _ADVANCE.match(stripped):
+        return Directive("advance", (match["days"], "days"), "", span)
+    return None
+
+
 _STOP = re.compile(r"[;'\"`]|--|/\*")
 _QUOTE_STOP = {q: re.compile(r"\\|" + re.escape(q)) for q in "'\""}
 _QUOTE_STOP["`"] = re.compile("`")
@@ -701,14 +769,20 @@ def _lines(text: str) -> Iterator[str]:
 
 
 def parse_script(text: str, source: str = "<text>"
-                 ) -> Iterator[st.Statement | ParseError | ConnectDirective]:
-    """The statements and ``-- connect`` directives of a script, in order, lazily."""
+                 ) -> Iterator[st.Statement | ParseError | ConnectDirective | Directive]:
+    """The statements, ``-- connect`` lines and set-up directives of a script, in order,
+    lazily. A policy file is the ``--`` lines after ``-- policyfile <name>``, up to
+    ``-- end``; each loses its ``--`` and one space."""
     splitter = _Splitter()
 
-    def emit(item: _Chunk | ConnectDirective) -> st.Statement | ParseError | ConnectDirective:
-        if isinstance(item, ConnectDirective):
-            return ConnectDirective(item.principal, Span(source, item.span.line,
-                                                         item.span.column, item.span.text))
+    def emit(item: _Item) -> st.Statement | ParseError | ConnectDirective | Directive:
+        if isinstance(item, _Error):
+            return ParseError(source, item.line, item.column, item.message)
+        if isinstance(item, ConnectDirective | Directive):
+            span = Span(source, item.span.line, item.span.column, item.span.text)
+            if isinstance(item, ConnectDirective):
+                return ConnectDirective(item.principal, span)
+            return Directive(item.kind, item.words, item.body, span)
         try:
             return parse_statement(item.text, source, item.line, item.column)
         except ParseError as exc:
@@ -717,6 +791,8 @@ def parse_script(text: str, source: str = "<text>"
     for lineno, line in enumerate(_lines(text), 1):
         for item in splitter.feed(line, lineno):
             yield emit(item)
+    if splitter.block is not None:
+        yield emit(splitter.block.unclosed())
     chunk = splitter.flush()
     if chunk:
         yield emit(chunk)
