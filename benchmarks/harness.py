@@ -79,6 +79,11 @@ def now() -> float:
     return time.perf_counter()
 
 
+def cpu() -> float:
+    """CPU time of this process: on a shared machine it moves far less than wall time."""
+    return time.process_time()
+
+
 def machine() -> dict[str, Any]:
     mem = None
     try:
@@ -113,6 +118,18 @@ def machine() -> dict[str, Any]:
     except (OSError, subprocess.SubprocessError):
         pass
     return out
+
+
+def _maybe_freeze(plan: dict[str, Any]) -> bool:
+    """``--gc-freeze``: move everything alive after load out of the cyclic GC's reach, so
+    that full collections do not walk the loaded policy during the timed parts."""
+    if plan.get("gc_freeze"):
+        import gc
+
+        gc.collect()
+        gc.freeze()
+        return True
+    return False
 
 
 class Profiler:
@@ -155,15 +172,17 @@ def run_library(plan: dict[str, Any], script: str, profile: str | None) -> dict[
     reasoner = Reasoner("matrixone")
     res["init_s"] = now() - t
     with Profiler(profile, "load"):
-        t = now()
+        t, c = now(), cpu()
         outcomes = reasoner.load(script)
         res["load_s"] = now() - t
+        res["load_cpu_s"] = cpu() - c
     failed = [o for o in outcomes if not o.ok]
     res["statements"] = len(outcomes)
     res["failed_statements"] = len(failed)
     res["failed_examples"] = [f"{o.line}: {o.statement[:80]} -> {o.error}" for o in failed[:5]]
     res["facts"] = reasoner.engine.facts.count()
     res["rss_after_load_mb"] = rss_mb()
+    res["gc_freeze"] = _maybe_freeze(plan)
 
     checks = plan["checks"]
     changes = [Change(**c) for c in plan["grant_changes"] + plan["revoke_changes"]]
@@ -174,20 +193,22 @@ def run_library(plan: dict[str, Any], script: str, profile: str | None) -> dict[
     res["session_open_ms"] = (now() - t) * 1000 / max(1, len(sessions))
     res["session_mode"] = "SECONDARY ROLE ALL (default role current, all granted roles active)"
 
-    def check(u: str, p: str, table: str) -> tuple[bool, float, bool]:
-        t0 = now()
+    def check(u: str, p: str, table: str) -> tuple[bool, float, bool, float]:
+        t0, c0 = now(), cpu()
         d = sessions[u].check(p, f"table {table}")
-        ms = (now() - t0) * 1000
-        return bool(d), ms, bool(d.errors)
+        ms, cms = (now() - t0) * 1000, (cpu() - c0) * 1000
+        return bool(d), ms, bool(d.errors), cms
 
     # checks: a cold pass (right after load) and a warm pass
     for name in ("cold", "warm"):
         lat: list[float] = []
+        lat_cpu: list[float] = []
         wrong = errors = 0
         with Profiler(profile if name == "cold" else None, "check"):
             for u, p, table, expected in checks:
-                got, ms, err = check(u, p, table)
+                got, ms, err, cms = check(u, p, table)
                 lat.append(ms)
+                lat_cpu.append(cms)
                 wrong += got != expected
                 errors += err
         if name == "cold":
@@ -195,6 +216,7 @@ def run_library(plan: dict[str, Any], script: str, profile: str | None) -> dict[
         res[f"check_{name}"] = summary(lat)
         res[f"check_{name}"]["wrong"] = wrong
         res[f"check_{name}"]["errors"] = errors
+        res[f"check_{name}_cpu"] = summary(lat_cpu)
     res["check_allowed"] = summary([ms for (_, _, _, e), ms in zip(checks, lat, strict=True)
                                     if e])
     res["check_denied"] = summary([ms for (_, _, _, e), ms in zip(checks, lat, strict=True)
@@ -206,25 +228,27 @@ def run_library(plan: dict[str, Any], script: str, profile: str | None) -> dict[
         exec_ms: list[float] = []
         recheck_ms: list[float] = []
         total_ms: list[float] = []
+        total_cpu: list[float] = []
         wrong = failed_changes = 0
         with Profiler(profile, kind):
             for ch in (c for c in changes if c.kind == kind):
-                t0 = now()
+                t0, c0 = now(), cpu()
                 outcome = admin.execute(ch.statement)
-                t1 = now()
-                got, ms, _ = check(ch.user, ch.privilege, ch.table)
+                t1, c1 = now(), cpu()
+                got, ms, _, cms = check(ch.user, ch.privilege, ch.table)
                 exec_ms.append((t1 - t0) * 1000)
                 recheck_ms.append(ms)
                 total_ms.append((t1 - t0) * 1000 + ms)
+                total_cpu.append((c1 - c0) * 1000 + cms)
                 failed_changes += not outcome.ok
                 wrong += got != ch.expected
                 undo = admin.execute(ch.undo)
                 failed_changes += not undo.ok
-                back, _, _ = check(ch.user, ch.privilege, ch.table)
+                back, _, _, _ = check(ch.user, ch.privilege, ch.table)
                 wrong += back == ch.expected  # the undo must restore the old answer
         res[kind] = {"execute": summary(exec_ms), "recheck": summary(recheck_ms),
-                     "total": summary(total_ms), "wrong": wrong,
-                     "failed_statements": failed_changes}
+                     "total": summary(total_ms), "total_cpu": summary(total_cpu),
+                     "wrong": wrong, "failed_statements": failed_changes}
 
     # why / why-not
     allowed = [c for c in checks if c[3]][: plan["explain"]]
@@ -269,6 +293,7 @@ def explain_run(reasoner: Any, sessions: dict[str, Any], sample: list[Any], kind
     import signal
 
     lat: list[float] = []
+    lat_cpu: list[float] = []
     errors: list[str] = []
     sizes: list[int] = []
     repairs: list[int] = []
@@ -294,7 +319,7 @@ def explain_run(reasoner: Any, sessions: dict[str, Any], sample: list[Any], kind
                 if now() - started > budget_s:
                     break
                 s = sessions[u]
-                t0 = now()
+                t0, c0 = now(), cpu()
                 try:
                     signal.setitimer(signal.ITIMER_REAL, cap_s)
                     try:
@@ -307,11 +332,13 @@ def explain_run(reasoner: Any, sessions: dict[str, Any], sample: list[Any], kind
                 except _OverBudget:
                     timed_out += 1
                     lat.append(cap_s * 1000)
+                    lat_cpu.append((cpu() - c0) * 1000)
                     continue
                 except Exception as exc:  # a failing explanation is counted, not fatal
                     errors.append(f"{u} {p} {table}: {type(exc).__name__}: {exc}")
                     continue
                 lat.append((now() - t0) * 1000)
+                lat_cpu.append((cpu() - c0) * 1000)
                 size = _size(result)
                 if size is not None:
                     sizes.append(size)
@@ -322,6 +349,7 @@ def explain_run(reasoner: Any, sessions: dict[str, Any], sample: list[Any], kind
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
     out = summary(lat)
+    out["cpu"] = summary(lat_cpu)
     out["sampled"] = len(sample)
     out["timed_out"] = timed_out
     out["cap_s"] = cap_s
@@ -356,53 +384,61 @@ def run_baseline(plan: dict[str, Any]) -> dict[str, Any]:
 
     res: dict[str, Any] = {"rss_start_mb": rss_mb(), "loadavg_start": os.getloadavg()}
     edb: dict[str, list[list[str]]] = plan["edb"]
-    t = now()
+    t, c = now(), cpu()
     pyDatalog.load(BASELINE_RULES)
     for pred, rows in edb.items():
         for row in rows:
             pyDatalog.assert_fact(pred, *row)
     res["load_s"] = now() - t
+    res["load_cpu_s"] = cpu() - c
     res["facts"] = sum(len(v) for v in edb.values())
     res["rss_after_load_mb"] = rss_mb()
+    res["gc_freeze"] = _maybe_freeze(plan)
 
-    def ask(u: str, p: str, table: str) -> tuple[bool, float]:
-        t0 = now()
+    def ask(u: str, p: str, table: str) -> tuple[bool, float, float]:
+        t0, c0 = now(), cpu()
         answer = pyDatalog.ask(f"can('{u}','{p}','{table}')")
-        return answer is not None, (now() - t0) * 1000
+        return answer is not None, (now() - t0) * 1000, (cpu() - c0) * 1000
 
     for name in ("cold", "warm"):
         lat: list[float] = []
+        lat_cpu: list[float] = []
         wrong = 0
         for u, p, table, expected in plan["checks"]:
-            got, ms = ask(u, p, table)
+            got, ms, cms = ask(u, p, table)
             lat.append(ms)
+            lat_cpu.append(cms)
             wrong += got != expected
         if name == "cold":
             res["first_check_ms"] = lat[0] if lat else None
         res[f"check_{name}"] = summary(lat)
         res[f"check_{name}"]["wrong"] = wrong
+        res[f"check_{name}_cpu"] = summary(lat_cpu)
     for kind in ("grant", "revoke"):
         update_ms: list[float] = []
         recheck_ms: list[float] = []
         total_ms: list[float] = []
+        total_cpu: list[float] = []
         wrong = 0
         for c in plan[f"{kind}_changes"]:
             pred, args = c["fact"]
             change, undo = ((pyDatalog.assert_fact, pyDatalog.retract_fact) if kind == "grant"
                             else (pyDatalog.retract_fact, pyDatalog.assert_fact))
-            t0 = now()
+            t0, c0 = now(), cpu()
             change(pred, *args)
-            t1 = now()
-            got, ms = ask(c["user"], c["privilege"], c["table"])
+            t1, c1 = now(), cpu()
+            got, ms, cms = ask(c["user"], c["privilege"], c["table"])
             update_ms.append((t1 - t0) * 1000)
             recheck_ms.append(ms)
             total_ms.append((t1 - t0) * 1000 + ms)
+            total_cpu.append((c1 - c0) * 1000 + cms)
             wrong += got != c["expected"]
             undo(pred, *args)
-            back, _ = ask(c["user"], c["privilege"], c["table"])
+            back, _, _ = ask(c["user"], c["privilege"], c["table"])
             wrong += back == c["expected"]
         res[kind] = {"execute": summary(update_ms), "recheck": summary(recheck_ms),
-                     "total": summary(total_ms), "wrong": wrong}
+                     "total": summary(total_ms), "total_cpu": summary(total_cpu),
+                     "wrong": wrong}
     res["rss_peak_mb"] = rss_mb()
     res["loadavg_end"] = os.getloadavg()
     return res
@@ -481,7 +517,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"has_role {st['has_role']:,}, can/3 {fmt(st.get('can'))}. "
         f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
         f"pyDatalog {m.get('pydatalog')} compiled={m.get('pydatalog_compiled')}. "
-        f"Load average at start / end (library): {_load(lib)}.",
+        f"Load average at start / end (library): {_load(lib)}. "
+        f"GC: {'frozen after load' if lib.get('gc_freeze') else 'as is'}.",
         "",
         "| measure | library (`Reasoner`) | baseline (pyDatalog public API) |",
         "|---|---|---|",
@@ -493,8 +530,9 @@ def markdown(result: dict[str, Any]) -> str:
     for side in (lib, base):
         if "error" in side:
             lines.append(f"| error | {side['error']} | |")
-    row("load s", fmt(lib.get("load_s")) + (f" (+{fmt(lib['init_s'])} rules)" if
-                                            "init_s" in lib else ""), fmt(base.get("load_s")))
+    row("load s wall (CPU)", f"{fmt(lib.get('load_s'))} ({fmt(lib.get('load_cpu_s'))})"
+        + (f" +{fmt(lib['init_s'])} rules" if "init_s" in lib else ""),
+        f"{fmt(base.get('load_s'))} ({fmt(base.get('load_cpu_s'))})")
     row("statements / facts", f"{fmt(lib.get('statements'))} (failed "
         f"{fmt(lib.get('failed_statements'))}) / {fmt(lib.get('facts'))}",
         f"– / {fmt(base.get('facts'))}")
@@ -503,6 +541,8 @@ def markdown(result: dict[str, Any]) -> str:
         p50_p99(base.get("check_cold")))
     row("check warm p50 / p99 ms", p50_p99(lib.get("check_warm")),
         p50_p99(base.get("check_warm")))
+    row("check cold p50 / p99 CPU ms", p50_p99(lib.get("check_cold_cpu")),
+        p50_p99(base.get("check_cold_cpu")))
     row("check allowed / denied p50 ms (warm)",
         f"{fmt((lib.get('check_allowed') or {}).get('p50_ms'))} / "
         f"{fmt((lib.get('check_denied') or {}).get('p50_ms'))}", "–")
@@ -512,14 +552,16 @@ def markdown(result: dict[str, Any]) -> str:
         a, b = lib.get(kind) or {}, base.get(kind) or {}
         row(f"{kind}: update + recheck p50 ms",
             _change(a), _change(b))
-        row(f"{kind}: total p99 ms; wrong", f"{fmt((a.get('total') or {}).get('p99_ms'))}; "
-            f"{fmt(a.get('wrong'))}", f"{fmt((b.get('total') or {}).get('p99_ms'))}; "
-            f"{fmt(b.get('wrong'))}")
+        row(f"{kind}: total p99 ms; CPU p50; wrong",
+            f"{fmt((a.get('total') or {}).get('p99_ms'))}; "
+            f"{fmt((a.get('total_cpu') or {}).get('p50_ms'))}; {fmt(a.get('wrong'))}",
+            f"{fmt((b.get('total') or {}).get('p99_ms'))}; "
+            f"{fmt((b.get('total_cpu') or {}).get('p50_ms'))}; {fmt(b.get('wrong'))}")
     for kind in ("why", "why_not_no_repairs", "why_not"):
         if kind not in lib:
             continue
         d = lib.get(kind) or {}
-        extra = [f"n={d.get('n', 0)}"]
+        extra = [f"n={d.get('n', 0)}", f"CPU p50 {fmt((d.get('cpu') or {}).get('p50_ms'))}"]
         if d.get("timed_out"):
             extra.append(f"{d['timed_out']} stopped at the {fmt(d['cap_s'], 0)} s cap")
         if d.get("avg_nodes") is not None:
@@ -579,6 +621,8 @@ def main(argv: list[str] | None = None) -> int:
                                           "why_not", "why_not_no_repairs"))
     ap.add_argument("--timeout", type=float, default=None, help="per side, seconds")
     ap.add_argument("--no-can", action="store_true", help="skip counting can/3")
+    ap.add_argument("--gc-freeze", action="store_true",
+                    help="gc.freeze() after load on both sides (default: the GC as it is)")
     ap.add_argument("--json", help="write the raw numbers here")
     ap.add_argument("--keep", help="keep the script and plan in this directory")
     ap.add_argument("--render", nargs="+", metavar="JSON",
@@ -617,6 +661,7 @@ def main(argv: list[str] | None = None) -> int:
                                  args.explain, with_can=not args.no_can,
                                  explain_cap_s=args.explain_cap,
                                  explain_budget_s=args.explain_budget)
+        plan["gc_freeze"] = args.gc_freeze
         (workdir / "script.sql").write_text(script)
         (workdir / "plan.json").write_text(json.dumps(plan))
         result: dict[str, Any] = {"size": args.size, "seed": args.seed,

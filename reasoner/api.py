@@ -33,10 +33,12 @@ class Reasoner:
         if self.target not in self.dialect.targets:
             raise ValueError(f"unknown target {self.target!r} for {self.dialect.name} "
                              f"(known: {', '.join(self.dialect.targets)})")
-        if backend != "pydatalog":
-            raise ValueError(f"unknown backend {backend!r} (known: pydatalog)")
+        from reasoner.rulebase import check_backend, default_backend
+
+        self.backend_name = check_backend(backend)
         self.lock = threading.RLock()
-        self.engine = self.dialect.new_engine(self.target)
+        with default_backend(backend):  # the dialect's engine builds its backend inside
+            self.engine = self.dialect.new_engine(self.target)
         self._initial: Session | None = None
         self.last_session: Session | None = None  # the session the last script ran in
 

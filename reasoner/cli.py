@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from reasoner import conformance
 from reasoner.api import Reasoner, Session
+from reasoner.errors import ReasonerError
 from reasoner.explain.why import Why
 from reasoner.explain.whynot import WhyNot
 from reasoner.render.dot import why_not_to_dot, why_to_dot, write_picture
@@ -66,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
         if name == "why":
             p.add_argument("--more", type=int, default=0, help="also show N other proofs")
 
+    _bulk_parsers(sub, common)
+
     test = sub.add_parser("test", help="run conformance .test files")
     test.add_argument("paths", nargs="+", type=Path)
     common(test)
@@ -81,6 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args)
         if args.command in ("why", "why-not"):
             return _explain(args)
+        if args.command == "matrix":
+            return _matrix(args)
+        if args.command == "who-can":
+            return _who_can(args)
+        if args.command == "what-can":
+            return _what_can(args)
         return _test(args)
     except (OSError, ValueError) as exc:
         print(f"reasoner: error: {exc}", file=sys.stderr)
@@ -191,6 +201,110 @@ def _explain(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     print(f"wrote {written}")
     return code
+
+
+POINT = "point"  # who-can / what-can through the library's exact point path
+
+
+def _bulk_parsers(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    """``matrix``, ``who-can`` and ``what-can``: questions about everyone at once."""
+    matrix = sub.add_parser("matrix", help="export the access matrix: every user x privilege "
+                                           "x object, with the role it flows through")
+    matrix.add_argument("script", type=Path)
+    common(matrix)
+    matrix.add_argument("--backend", choices=["duckdb", "spark"], default="duckdb",
+                        help="the bulk engine (default duckdb, embedded)")
+    matrix.add_argument("--format", choices=["parquet", "csv"], required=True)
+    matrix.add_argument("-o", "--output", type=Path, required=True)
+    matrix.add_argument("--force", action="store_true", help="overwrite the output file")
+    backend_help = ("point (default): the library's exact point path; duckdb, spark: "
+                    "look it up in the materialised access matrix")
+    who = sub.add_parser("who-can", help="every user who may use a privilege on an object")
+    who.add_argument("script", type=Path)
+    common(who)
+    who.add_argument("--account", default="sys", help="the account (default sys)")
+    who.add_argument("--backend", choices=[POINT, "duckdb", "spark"], default=POINT,
+                     help=backend_help)
+    who.add_argument("question", nargs="+", help="PRIVILEGE on KIND NAME, e.g. "
+                                                 "select on table db1.t1")
+    what = sub.add_parser("what-can", help="everything a user may reach, and through which "
+                                           "roles")
+    what.add_argument("script", type=Path)
+    what.add_argument("principal", help="ACCOUNT:USER")
+    common(what)
+    what.add_argument("--backend", choices=[POINT, "duckdb", "spark"], default=POINT,
+                      help=backend_help)
+
+
+def _loaded(args: argparse.Namespace) -> Reasoner:
+    """The reasoner after the script; failed statements are noted on stderr."""
+    reasoner = Reasoner(args.dialect, args.target)
+    for outcome in reasoner.run(args.script):
+        if not outcome.ok:
+            print(f"note: {outcome.source}:{outcome.line}: {outcome.error}", file=sys.stderr)
+    return reasoner
+
+
+def _matrix(args: argparse.Namespace) -> int:
+    from reasoner.materialize import materialize
+
+    if args.output.exists() and not args.force:
+        raise ValueError(f"{args.output} exists; add --force to overwrite it")
+    matrix = materialize(_loaded(args), backend=args.backend)
+    if args.format == "parquet":
+        matrix.to_parquet(args.output)
+    else:
+        matrix.to_csv(args.output)
+    print(f"wrote {matrix.count()} row(s) to {args.output}")
+    return EXIT_ALLOW
+
+
+def _who_can(args: argparse.Namespace) -> int:
+    privilege, target = split_question(args.question)
+    reasoner = _loaded(args)
+    if args.backend == POINT:
+        try:
+            found = reasoner.who_can(privilege, target, account=args.account)
+        except ReasonerError as exc:
+            print(f"reasoner: error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        users = [(a.user, tuple(a.roles)) for a in found]
+    else:
+        from reasoner.materialize import materialize
+
+        kind, _, name = target.partition(" ")
+        roles: dict[str, set[str]] = {}
+        for row in materialize(reasoner, backend=args.backend).who_can(
+                privilege, kind, name, account=args.account):
+            roles.setdefault(row.user, set()).add(row.via_role)
+        users = [(user, tuple(sorted(r))) for user, r in sorted(roles.items())]
+    for user, via in users:
+        print(f"{user}  via {', '.join(via)}")
+    if not users:
+        print(f"nobody may use {privilege} on {target} in account {args.account}")
+    return EXIT_ALLOW if users else EXIT_DENY
+
+
+def _what_can(args: argparse.Namespace) -> int:
+    reasoner = _loaded(args)
+    if args.backend == POINT:
+        try:
+            items = reasoner.what_can(args.principal)
+        except ReasonerError as exc:
+            print(f"reasoner: error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+    else:
+        from reasoner.materialize import materialize
+
+        grouped: dict[tuple[str, str, str], set[str]] = {}
+        for row in materialize(reasoner, backend=args.backend).what_can(args.principal):
+            grouped.setdefault((row.privilege, row.kind, row.object), set()).add(row.via_role)
+        items = [(p, k, o, tuple(sorted(r))) for (p, k, o), r in sorted(grouped.items())]
+    for privilege, kind, name, via in items:
+        print(f"{privilege} on {kind} {name}  via {', '.join(via)}")
+    if not items:
+        print(f"{args.principal} may use nothing")
+    return EXIT_ALLOW if items else EXIT_DENY
 
 
 def _test(args: argparse.Namespace) -> int:

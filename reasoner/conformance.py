@@ -81,7 +81,7 @@ def file_target(text: str) -> str | None:
 
 
 def run_file(path: Path, target: str, display: str | None = None, *,
-             explain: bool = False) -> FileResult:
+             explain: bool = False, backend: str = "pydatalog") -> FileResult:
     text = path.read_text(encoding="utf-8")
     name = display or str(path)
     result = FileResult(name)
@@ -96,7 +96,8 @@ def run_file(path: Path, target: str, display: str | None = None, *,
         result.skipped = "no target pragma: holds for matrixone-v4.2.0 and matrixone-main"
         return result
     try:
-        reasoner = Reasoner(dialect, target if dialect == "matrixone" else None)
+        reasoner = Reasoner(dialect, target if dialect == "matrixone" else None,
+                            backend=backend)
     except Exception as exc:  # a broken installation fails every record, loudly
         result.failures.append(f"{name}:1: expected a reasoner, got {type(exc).__name__}: {exc}")
         return result

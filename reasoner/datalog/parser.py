@@ -265,8 +265,15 @@ def load_program(paths: Iterable[Path], root: Path | None = None) -> Program:
     for path in _expand(paths):
         source = source_name(path, root)
         try:
-            text = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
         except OSError as err:
             raise RuleError(f"{source}:1:1: cannot read rule file: {err.strerror}") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:  # a corrupt file is a RuleError, never a crash
+            line = data.count(b"\n", 0, err.start) + 1
+            column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+            raise RuleError(f"{source}:{line}:{column}: cannot read rule file: not UTF-8 "
+                            f"(byte 0x{data[err.start]:02x}); expected UTF-8 text") from None
         programs.append(parse_program(text, source))
     return check_program(Program.merge(*programs))

@@ -156,11 +156,12 @@ class MatrixOneExecutor:
             tips.extend(self._tips(acc, privilege, inner, chain + (obj,), write_db))
         return tips or [Tip(privilege, obj, chain, write_db)]
 
-    def _query_tips(self, session: SessionState, acc: AccountRec, text: str) -> list[Tip]:
+    def _query_tips(self, session: SessionState, acc: AccountRec, text: str,
+                    span: Span | None = None) -> list[Tip]:
         try:
             access = sql.read_access(text)
         except sql.SqlSyntaxError as exc:
-            raise StatementError(f"syntax error: {exc}") from exc
+            raise _sql_error(exc, text, span) from exc
         tips: list[Tip] = []
         for use in access.uses:
             obj = self._resolve_object(session, acc, st.ObjectName(use.database, use.name),
@@ -532,7 +533,7 @@ class MatrixOneExecutor:
             ("create table", "database all", "database ownership"), db, write=True,
             with_root=True))]
         if s.as_select:
-            tips = self._query_tips(session, acc, s.as_select)
+            tips = self._query_tips(session, acc, s.as_select, s.span)
             if tips:
                 needs.append(req.table_need("SELECT of CREATE TABLE ... AS SELECT", tips))
         if s.like is not None:
@@ -617,12 +618,12 @@ class MatrixOneExecutor:
 
         return Plan(requirement(s.span.text, *needs), effect)
 
-    def _view_refs(self, session: SessionState, acc: AccountRec, body: str
-                   ) -> tuple[tuple[str, str], ...]:
+    def _view_refs(self, session: SessionState, acc: AccountRec, body: str,
+                   span: Span | None = None) -> tuple[tuple[str, str], ...]:
         try:
             uses = sql.view_references(body)
         except sql.SqlSyntaxError as exc:
-            raise StatementError(f"syntax error: {exc}") from exc
+            raise _sql_error(exc, body, span) from exc
         refs = []
         for use in uses:
             db_name = self._db_name(session, use.database)
@@ -645,7 +646,7 @@ class MatrixOneExecutor:
                 raise StatementError("the current role no longer exists")
             security = s.security or session.variables.get("view_security_type", "definer")
             self.catalogue.create_view(acc, target, s.view.name, owner, security,
-                                       self._view_refs(session, acc, s.body), s.span,
+                                       self._view_refs(session, acc, s.body, s.span), s.span,
                                        replace=s.or_replace, if_not_exists=s.if_not_exists)
 
         return Plan(requirement(s.span.text, Need("CREATE VIEW", req.database_alternatives(
@@ -693,7 +694,7 @@ class MatrixOneExecutor:
 
     def _plan_Query(self, session: SessionState, s: st.Query) -> Plan:
         acc, req = self._acc(session)
-        tips = self._query_tips(session, acc, s.text)
+        tips = self._query_tips(session, acc, s.text, s.span)
         if not tips:
             return self._nothing(s.span.text)
         return Plan(requirement(s.span.text, req.table_need(s.kind.upper(), tips)))
@@ -708,6 +709,25 @@ class DeniedError(StatementError):
             message = f"{DENIED} ({'; '.join(decision.errors)})"
         super().__init__(message)
         self.decision = decision
+
+
+def _sql_error(exc: sql.SqlSyntaxError, text: str, span: Span | None) -> StatementError:
+    """sqlglot's complaint about ``text`` (a statement, or the query part of one) as
+    ``file:line:col: syntax error: ...``, the position made absolute through the span."""
+    if span is None:
+        return StatementError(f"syntax error: {exc}")
+    offset = max(span.text.rfind(text), 0)  # the query part is the statement's last part
+    before = span.text[:offset]
+    line, column = span.line, span.column
+    if "\n" in before:
+        line, column = line + before.count("\n"), len(before) - before.rfind("\n")
+    else:
+        column += len(before)
+    if exc.line > 1:
+        line, column = line + exc.line - 1, exc.column
+    else:
+        column += exc.column - 1
+    return StatementError(f"{span.source}:{line}:{column}: syntax error: {exc.message}")
 
 
 def _split_name(name: str) -> st.ObjectName:

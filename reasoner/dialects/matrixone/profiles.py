@@ -4,7 +4,7 @@ rules only, never by branches in Python."""
 from __future__ import annotations
 
 BASE = ("schema", "vocabulary", "inheritance", "admin", "privileges", "tables", "drop_owner",
-        "grant_option", "reverse")
+        "grant_option", "reverse", "matrix")
 
 PROFILES: dict[str, tuple[str, ...]] = {
     # the latest release: secondary roles active, the owner column never moves

@@ -16,6 +16,7 @@ from reasoner.dialects.base import Connect, Directive
 from reasoner.errors import ParseError, StatementError
 from reasoner.explain.repairs import Candidate, verify
 from reasoner.explain.whynot import WhyNot, WhyNotBuilder
+from reasoner.reverse import Access
 from reasoner.rulebase import new_backend
 from reasoner.source import Span
 
@@ -36,6 +37,21 @@ class MaxComputeEngine(MaxComputeExecutor):
             raise ValueError(f"unknown MaxCompute target {target!r} (known: {TARGET})")
         self.target = target
         super().__init__(new_backend(RULE_FILES))
+
+    # reverse questions ----------------------------------------------------------------
+
+    def who_can(self, account: str, privilege: str, kind: str, name: str) -> list[Access]:
+        """Every member of the job's project (``account``, or the qualified name's
+        project) whose session passes ``check``; exact: one point check each."""
+        from .reverse import who_can
+
+        return who_can(self, account, privilege, kind, name)
+
+    def what_can(self, principal: str) -> list[tuple[str, str, str, tuple[str, ...]]]:
+        """``"<project> <user>"``: each (action, kind, object, roles) ``check`` allows."""
+        from .reverse import what_can
+
+        return what_can(self, principal)
 
     def why_not(self, session: Any, decision: Decision, recheck: Callable[[], Decision], *,
                 repairs: bool = True) -> WhyNot:
