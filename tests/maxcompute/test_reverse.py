@@ -3,7 +3,7 @@ point checks on generated worlds (statement shapes of tests/conformance/maxcompu
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as hs
 
 from reasoner import Reasoner
@@ -125,7 +125,8 @@ step = hs.one_of(
     hs.just(("prj_a", "add trustedproject prj_b;")),
 )
 OWNERS = {"prj_a": BOB, "prj_b": AMY}
-SETTINGS = settings(max_examples=10, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=5, deadline=None, derandomize=True,
+                    phases=(Phase.explicit, Phase.generate),  # no slow shrinking
                     suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -152,7 +153,7 @@ def point_checks(r: Reasoner, project: str) -> set[tuple[str, str, str]]:
 
 
 @SETTINGS
-@given(hs.lists(step, max_size=8))
+@given(hs.lists(step, max_size=6))
 def test_who_can_and_what_can_equal_point_checks(steps) -> None:
     r = build(steps)
     for project in OWNERS:
@@ -166,7 +167,7 @@ def test_who_can_and_what_can_equal_point_checks(steps) -> None:
             rows = {(p, f"{k} {o}") for p, k, o, _ in r.what_can(f"{project} {user}")}
             mine = {(a, t) for u, a, t in expected if u == user}
             # whole-table rows are exact; a column row appears when the whole read fails
-            assert {x for x in rows if x[1] in TARGETS} == {
+            assert {x for x in rows if x[1] in TARGETS and x[0] in ACTIONS} == {
                 (a, t) for a, t in mine
                 if "(" not in t or (a in ("select", "download")
                                     and (a, t.split("(")[0]) not in mine)}, (project, user)
