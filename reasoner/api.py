@@ -6,12 +6,13 @@ sees half of a statement's effect; any number of threads may share one Reasoner.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from reasoner.authorizer import decide
+from reasoner.authorizer import decide, decision_timeout
 from reasoner.decision import Decision, Outcome, Requirement
 from reasoner.dialects import get_dialect
 from reasoner.dialects.base import Connect, Directive
@@ -27,7 +28,15 @@ class Reasoner:
     """One policy world (a MatrixOne cluster, a MaxCompute tenant) under one target."""
 
     def __init__(self, dialect: str = "matrixone", target: str | None = None,
-                 backend: str = "pydatalog") -> None:
+                 backend: str = "pydatalog", *, decision_timeout: float | None = None
+                 ) -> None:
+        """``decision_timeout``: seconds one decision (a check, or the authorization of a
+        statement) may take; past it the answer is a deny whose error says "timed out
+        after ...". Checked between engine calls: one engine call is never interrupted
+        (docs/reliability.md)."""
+        if decision_timeout is not None and decision_timeout < 0:
+            raise ValueError(f"decision_timeout must be >= 0 seconds, not {decision_timeout!r}")
+        self.decision_timeout = decision_timeout
         self.dialect = get_dialect(dialect)
         self.target = target or self.dialect.default_target
         if self.target not in self.dialect.targets:
@@ -75,17 +84,21 @@ class Reasoner:
     def run(self, script: str | Path, *, source: str | None = None) -> Iterator[Outcome]:
         text, name = _read(script, source)
         session = self.initial_session if self.dialect.initial_principal else None
-        for item in self.dialect.parse_script(text, name):
+        for item in _guarded(self.dialect.parse_script(text, name), name):
             if isinstance(item, Connect):
                 try:
                     session = self.session(item.principal, item.role, item.secondary)
                     self.last_session = session
-                except StatementError as exc:
+                except Exception as exc:  # a login that fails is an outcome, never a crash
+                    message = exc.message if isinstance(exc, StatementError) else (
+                        f"cannot log in: {type(exc).__name__}: {exc}")
                     yield Outcome(False, item.span.text, item.span.line, item.span.source,
-                                  error=exc.message)
+                                  error=message)
                 continue
-            if isinstance(item, ParseError):
-                yield Outcome(False, "", item.line, item.source, error=str(item))
+            if isinstance(item, ParseError):  # a bad byte in it is shown as \xNN
+                yield Outcome(False, "", item.line, item.source,
+                              error=_BAD_BYTE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}",
+                                                  str(item)))
                 continue
             if isinstance(item, Directive):  # sets up the world (MaxCompute projects)
                 error: str | None = None
@@ -146,7 +159,10 @@ class Session:
 
     def run(self, statement: Any) -> Outcome:
         span: Span = statement.span
-        with self.reasoner.lock:
+        undecodable = _undecodable(span)
+        if undecodable:  # never guess what a name was: two bad bytes must not become one
+            return Outcome(False, span.text, span.line, span.source, error=undecodable)
+        with self.reasoner.lock, decision_timeout(self.reasoner.decision_timeout):
             try:
                 decision = self.reasoner.engine.execute(self.state, statement)
             except StatementError as exc:
@@ -163,7 +179,7 @@ class Session:
         """May this session use ``privilege`` on ``on`` (``"table db1.t1"``,
         ``"account *"``, ``"database db1"``)? Never raises: errors are denies."""
         kind, _, name = on.strip().partition(" ")
-        with self.reasoner.lock:
+        with self.reasoner.lock, decision_timeout(self.reasoner.decision_timeout):
             try:
                 return self.reasoner.engine.check(self.state, privilege, kind.lower(),
                                                   name.strip())
@@ -219,14 +235,54 @@ class Session:
             self.reasoner.engine.disconnect(self.state)
 
 
+def _guarded(items: Iterator[Any], source: str) -> Iterator[Any]:
+    """A dialect's script items; a parser bug ends the script with a ParseError value
+    (the generator cannot go on after raising) instead of escaping ``load``."""
+    line = 1
+    try:
+        for item in items:
+            span = getattr(item, "span", None)
+            line = span.line if span is not None else getattr(item, "line", line)
+            yield item
+    except ParseError as exc:
+        yield exc
+    except Exception as exc:  # fail closed: report and stop, never crash the caller
+        yield ParseError(source, line, 1, f"expected a script the reasoner can read after "
+                                          f"this line; the parser failed: "
+                                          f"{type(exc).__name__}: {exc}")
+
+
+_BAD_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def _undecodable(span: Span) -> str | None:
+    """The error for a statement holding bytes that are not UTF-8 (read from a file with
+    ``surrogateescape``, so each bad byte is kept as itself), else None."""
+    found = _BAD_BYTE.search(span.text)
+    if found is None:
+        return None
+    before = span.text[:found.start()]
+    line, column = span.line + before.count("\n"), (
+        len(before) - before.rfind("\n") if "\n" in before else span.column + len(before))
+    return (f"{span.source}:{line}:{column}: expected UTF-8 text, got the byte "
+            f"0x{ord(found.group()) - 0xDC00:02x}")
+
+
 def _read(script: str | Path, source: str | None) -> tuple[str, str]:
+    """A script's text. Files are read as UTF-8 with each invalid byte kept as a lone
+    surrogate (``surrogateescape``): the statement holding one is rejected, naming the
+    byte and its place, rather than run with a guessed character."""
     if isinstance(script, Path):
-        return script.read_text(encoding="utf-8", errors="replace"), source or str(script)
+        return _read_file(script), source or str(script)
     if "\n" not in script and len(script) < 4096:
         path = Path(script)
         try:
             if path.is_file():
-                return path.read_text(encoding="utf-8", errors="replace"), source or script
+                return _read_file(path), source or script
         except OSError:
             pass
     return script, source or "<text>"
+
+
+def _read_file(path: Path) -> str:
+    return path.read_bytes().decode("utf-8", errors="surrogateescape")

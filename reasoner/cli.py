@@ -187,15 +187,16 @@ def _explain(args: argparse.Namespace) -> int:
             text = json.dumps(data, indent=2, sort_keys=True, default=str)
         if args.output is None:
             print(text)
-        else:
-            args.output.write_text(text + "\n", encoding="utf-8")
+        else:  # "x": never replace a file that appeared since the check above
+            with args.output.open("w" if args.force else "x", encoding="utf-8") as out:
+                out.write(text + "\n")
         return code
     graph = why_to_dot(explanation) if isinstance(explanation, Why) else why_not_to_dot(
         explanation)
     if args.output is None:
         print(graph.source)
         return code
-    written, message = write_picture(graph, args.output, args.format)
+    written, message = write_picture(graph, args.output, args.format, force=args.force)
     if message:
         print(f"reasoner: {message}", file=sys.stderr)
         return EXIT_ERROR

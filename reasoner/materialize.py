@@ -179,9 +179,10 @@ class Matrix:
 
     # exports ---------------------------------------------------------------------------
 
-    def named_query(self) -> exp.Select:
+    def named_query(self, *, ordered: bool = False) -> exp.Select:
         """The whole matrix with names, as one query (joins with the names and, when
-        interned, the dictionary); ordered by the stored ids, so exports are repeatable."""
+        interned, the dictionary). ``ordered``: sorted by the stored ids, so that two
+        exports of one policy are byte-identical (the sort costs more than the joins)."""
         v = self.source.columns
         names = self.names_table.table
 
@@ -206,18 +207,18 @@ class Matrix:
             if join is not None:
                 select = select.join(join, on=exp.EQ(this=_col("id", alias),
                                                      expression=_col(column, "v")))
-        return select.order_by(*[_col(c, "v") for c in v])
+        return select.order_by(*[_col(c, "v") for c in v]) if ordered else select
 
-    def to_parquet(self, path: str | Path) -> Path:
+    def to_parquet(self, path: str | Path, *, ordered: bool = False) -> Path:
         """One Parquet file (columns :data:`COLUMNS`); returns the path."""
-        return self._write(Path(path), "parquet")
+        return self._write(Path(path), "parquet", ordered)
 
-    def to_csv(self, path: str | Path) -> Path:
+    def to_csv(self, path: str | Path, *, ordered: bool = False) -> Path:
         """One CSV file with a header line; returns the path."""
-        return self._write(Path(path), "csv")
+        return self._write(Path(path), "csv", ordered)
 
-    def _write(self, path: Path, fmt: str) -> Path:
-        query = self.named_query()
+    def _write(self, path: Path, fmt: str, ordered: bool) -> Path:
+        query = self.named_query(ordered=ordered)
         backend = self.backend
         with backend._guard():
             engine: Any = backend._engine()
@@ -227,16 +228,16 @@ class Matrix:
                     relation.write_parquet(str(path))
                 else:
                     relation.write_csv(str(path), header=True)
-            else:  # Spark: through the driver, so that the result is one file as asked
+            else:  # Spark: through the driver, so that the result is one file as asked,
+                # written by DuckDB so that both backends write the same bytes
+                import duckdb
+
                 table = engine.spark.sql(query.sql(dialect="spark")).toArrow()
+                relation = duckdb.from_arrow(table)
                 if fmt == "parquet":
-                    import pyarrow.parquet as pq
-
-                    pq.write_table(table, str(path))
+                    relation.write_parquet(str(path))
                 else:
-                    import pyarrow.csv as pacsv
-
-                    pacsv.write_csv(table, str(path))
+                    relation.write_csv(str(path), header=True)
         return path
 
 

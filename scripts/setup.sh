@@ -35,3 +35,8 @@ fi
 if ! command -v dot >/dev/null 2>&1; then
   apt_install graphviz || echo "setup: graphviz's dot is missing; pictures will be written as DOT only" >&2
 fi
+
+# Java 17 only for the test suite (the Spark backend runs in local mode there)
+if [ "$want" = test ] && ! command -v java >/dev/null 2>&1; then
+  apt_install openjdk-17-jre-headless || echo "setup: Java is missing; the Spark backend and its tests need Java 17" >&2
+fi

@@ -544,3 +544,23 @@ def test_every_dialect_has_incremental_runs() -> None:
     assert {t for _, t in _runs()} == {"maxcompute", "matrixone-v4.2.0", "matrixone-main",
                                        "matrixone-doc"}
     assert BASE  # the worlds start from the strategy's base script
+
+
+def test_queries_reuse_a_narrower_index_on_big_relations(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    import reasoner.backends.incremental as incremental
+
+    monkeypatch.setattr(incremental, "NARROW_INDEX_ROWS", 0)
+    backend = make()
+    for row in [("a", "b", "x"), ("a", "c", "y"), ("b", "b", "z")]:
+        backend.add_fact("unused", row)
+    assert backend.query(Atom("unused", (Const("a"), X, Y))) == [("a", "b", "x"),
+                                                                ("a", "c", "y")]
+    before = backend.index_count()  # now with an index on position 0
+    assert backend.solve([Atom("node", (X,)), Atom("unused", (Const("a"), X, Y))]) == [
+        {"X": "b", "Y": "x"}, {"X": "c", "Y": "y"}]
+    body = [Atom("node", (X,)), Negation(Atom("unused", (Const("a"), X, Var("_"))))]
+    assert backend.solve(body) == [{"X": "a"}, {"X": "d"}]
+    body = [Atom("node", (X,)), Negation(Atom("unused", (Const("q"), X, Var("_"))))]
+    assert backend.solve(body) == [{"X": x} for x in "abcd"]
+    assert backend.index_count() == before

@@ -58,7 +58,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reasoner.backends.base import BaseBackend, Binding, Value, describe_fact, sorted_rows
+from reasoner.backends.base import (
+    BaseBackend,
+    Binding,
+    Value,
+    describe_fact,
+    row_key,
+    sorted_rows,
+)
 from reasoner.datalog.ast import (
     Atom,
     Comparison,
@@ -83,6 +90,8 @@ DEFAULT_MAX_ROWS = 5_000_000
 # cleared when it grows past this many entries (a memory bound, not a correctness one)
 MEMO_LIMIT = 200_000
 QUERY_PLAN_LIMIT = 4_096
+# a query pattern with no index of its own reuses a narrower one above this many rows
+NARROW_INDEX_ROWS = 50_000
 # Python refuses more than 20 statically nested blocks; each joined atom is one loop
 MAX_LOOPS = 17
 
@@ -329,7 +338,34 @@ def on_demand_predicates(program: Program, names: Iterable[str] | None = None) -
         constant = _constant_predicates(program)
         products = {r.head.pred for r in program.rules if _is_product(r, constant)}
         seeds = sessions | products | (set(DEFAULT_ON_DEMAND) & derived)
-    return _above(deps, seeds) & derived
+    demand = _above(deps, seeds) & derived
+    if names is None:
+        demand |= _consumed_on_demand(program, deps, demand)
+    return demand
+
+
+def _consumed_on_demand(program: Program, deps: dict[str, set[str]], demand: set[str]
+                        ) -> set[str]:
+    """Kept predicates only on-demand rules read: keeping them buys nothing, and those
+    readers look them up with their arguments bound (MatrixOne's ``grant_source``, 1.07M
+    rows at the large size, is read only by ``may_grant``). Predicates no rule reads stay
+    kept (questions ask them directly), and so does constant vocabulary."""
+    readers: dict[str, set[str]] = {}
+    for head, body in deps.items():
+        for pred in body:
+            if pred != head:
+                readers.setdefault(pred, set()).add(head)
+    constant = _constant_predicates(program)
+    out: set[str] = set()
+    grew = True
+    while grew:
+        grew = False
+        for pred in sorted(program.derived() - demand - out - constant):
+            found = readers.get(pred)
+            if found and found <= demand | out:
+                out.add(pred)
+                grew = True
+    return out
 
 
 # ------------------------------------------------------------------------------ codegen
@@ -406,7 +442,9 @@ class IncrementalBackend(BaseBackend):
         self._plans: dict[tuple[Any, ...], Callable[..., Any]] = {}
         self._query_plans: dict[tuple[Any, ...], tuple[list[str], Callable[..., Any]]] = {}
         self._sites: list[_Site] = []
-        self._memo: dict[tuple[Any, ...], _Entry] = {}
+        # memoised on-demand answers per predicate: (key positions, values) -> entry
+        self._memo: dict[str, dict[tuple[Any, ...], _Entry]] = {}
+        self._invalidates: dict[str, list[str]] = {}  # pred -> on-demand preds above it
         # stored-fact changes not propagated yet (net: never both for one row)
         self._pending_ins: dict[str, set[Row]] = {}
         self._pending_dels: dict[str, set[Row]] = {}
@@ -469,6 +507,8 @@ class IncrementalBackend(BaseBackend):
             self._install(demand)
             for unit in self._units:
                 self._materialise(unit)
+            if self._ill_typed:
+                self._demote()
 
     def _relation(self, pred: str) -> _Relation:
         rel = self._rels.get(pred)
@@ -484,7 +524,8 @@ class IncrementalBackend(BaseBackend):
         self._plans.clear()
         self._query_plans.clear()
         self._sites.clear()
-        self._memo = {}
+        self._memo = {p: {} for p in self._demand}
+        self._invalidates = {}
         derived = self._program.derived()
         graph = {p: sorted(self._deps.get(p, ())) for p in sorted(self._program.predicates())}
         components = strongly_connected_components(graph)  # dependencies first
@@ -543,8 +584,20 @@ class IncrementalBackend(BaseBackend):
                     positions = same if positions is None else positions & same
         return frozenset(positions or ())
 
+    def _prepare(self, unit: _Unit) -> None:
+        """Compile the unit's maintenance plans now, so that the indexes they look up are
+        built while the relations are still small and then kept up to date row by row:
+        otherwise the first revoke after a large load would build them (seconds)."""
+        for rule, entry, _pred, _positive in unit.outer:
+            self._plan(rule, entry)
+        for rule, i in unit.inner:
+            self._plan(rule, ("delta", i) if rule.body[i].kind == "pos" else ("negdelta", i))
+        for rule in unit.rules:
+            self._plan(rule, ("exists",))
+
     def _materialise(self, unit: _Unit) -> None:
         """Compute a unit from scratch (load time): every rule once, then semi-naive."""
+        self._prepare(unit)
         cand: dict[str, list[Row]] = {p: [] for p in unit.preds}
         for rule in unit.rules:
             self._plan(rule, ("full",))(None, cand[rule.head].append, None)
@@ -714,7 +767,7 @@ class IncrementalBackend(BaseBackend):
             self._bind_row(gen, row, lit.args, bound, const)
             return
         used = positions
-        if query and not rel.has_index(positions) and len(rel.rows) > 50_000:
+        if query and not rel.has_index(positions) and len(rel.rows) > NARROW_INDEX_ROWS:
             # a one-off query pattern on a big relation: reuse a narrower index if there is
             # one rather than building (and keeping) another index over every row
             narrower = [q for q in rel.index_positions() if set(q) < set(positions)]
@@ -728,13 +781,14 @@ class IncrementalBackend(BaseBackend):
             return
         bucket = gen.fresh("b")
         gen.line(f"{bucket} = {index}.get({key})")
-        gen.line(f"if {bucket} is None: continue")
-        gen.line(f"if {bucket}.__class__ is tuple: {bucket} = ({bucket},)")
         if lit.kind == "neg":  # a narrower index: look for a row agreeing everywhere
             rest = [p for p in positions if p not in used]
             cond = " and ".join(f"x[{p}] == {values[positions.index(p)]}" for p in rest)
-            gen.line(f"if any({cond} for x in {bucket}): continue")
+            rows_expr = f"(({bucket},) if {bucket}.__class__ is tuple else {bucket})"
+            gen.line(f"if {bucket} is not None and any({cond} for x in {rows_expr}): continue")
             return
+        gen.line(f"if {bucket} is None: continue")
+        gen.line(f"if {bucket}.__class__ is tuple: {bucket} = ({bucket},)")
         row = gen.fresh("r")
         gen.loop(f"for {row} in {bucket}:")
         self._bind_row(gen, row, lit.args, bound, const, used)
@@ -770,7 +824,6 @@ class IncrementalBackend(BaseBackend):
         if args in rel.rows:
             return
         rel.add(args)
-        self._memo = {}
         if args in self._pending_dels.get(pred, ()):
             self._pending_dels[pred].discard(args)  # back as it was: no net change
         else:
@@ -781,7 +834,6 @@ class IncrementalBackend(BaseBackend):
         if args not in rel.rows:
             return
         rel.remove(args)
-        self._memo = {}
         if args in self._pending_ins.get(pred, ()):
             self._pending_ins[pred].discard(args)
         else:
@@ -803,8 +855,9 @@ class IncrementalBackend(BaseBackend):
             self._propagate(ins, dels)
 
     def _propagate(self, ins: dict[str, list[Row]], dels: dict[str, list[Row]]) -> None:
-        """Bring every kept unit above the changed predicates up to date, lowest first."""
-        self._memo = {}
+        """Bring every kept unit above the changed predicates up to date, lowest first;
+        then forget the memoised answers of on-demand predicates that read a changed one
+        (a GRANT on a table leaves every session's role closure memoised)."""
         heap: list[int] = []
         queued: set[int] = set()
 
@@ -823,6 +876,13 @@ class IncrementalBackend(BaseBackend):
                 push(pred)
                 if ins.get(pred):
                     grown.add(pred)
+        for pred in {*ins, *dels}:
+            above = self._invalidates.get(pred)
+            if above is None:
+                above = self._invalidates[pred] = sorted(
+                    _above(self._deps, {pred}) & self._demand)
+            for demanded in above:
+                self._memo[demanded].clear()
         if self._ill_typed or (self._max_rows is not None and any(
                 len(self._rels[p].rows) > self._max_rows for p in grown)):
             self._demote()
@@ -890,9 +950,22 @@ class IncrementalBackend(BaseBackend):
 
         Evaluated in the state before the change: the relations below the unit are turned
         back to it for the duration (their net changes are small), and the unit itself is
-        untouched until the caller removes what this returns.
+        untouched until the caller removes what this returns. Only the relations some
+        evaluated literal reads besides the trigger itself are turned back: a revoke that
+        changes one relation below a unit needs no turning back at all.
         """
-        toggled = [p for p in unit.lower if ins.get(p) or dels.get(p)]
+        changed = {p for p in unit.lower if ins.get(p) or dels.get(p)}
+        needed: set[str] = set()
+        if changed:
+            evaluated = [(rule, entry[1] if entry[0] == "delta" else -1)
+                         for rule, entry, _rows in deleting]
+            if unit.recursive:
+                evaluated += [(rule, i) for rule, i in unit.inner]
+            for rule, trigger in evaluated:
+                for j, lit in enumerate(rule.body):
+                    if j != trigger and lit.kind != "cmp" and lit.pred in changed:
+                        needed.add(lit.pred)
+        toggled = sorted(needed)
         for pred in toggled:
             rel = self._rels[pred]
             for row in ins.get(pred, ()):
@@ -988,7 +1061,7 @@ class IncrementalBackend(BaseBackend):
         """Answers of one on-demand call (memoised until the next change)."""
         site = self._sites[site_id]
         key_values = values if site.same else tuple(values[k] for k in site.key_idx)
-        entry = self._memo.get((site.pred, site.key, key_values))
+        entry = self._memo[site.pred].get((site.key, key_values))
         if entry is None:
             entry = self._compute(site.pred, site.key, key_values)
         if site.same:
@@ -1001,13 +1074,15 @@ class IncrementalBackend(BaseBackend):
         out: set[Row] = set(_matching(self._base.get(pred, ()), key, values))
         for rule in self._rules_of.get(pred, []):
             self._plan(rule, ("head", key))(values, out.add, self._call)
-        return self._remember((pred, key, values), out)
+        return self._remember(pred, key, values, out)
 
-    def _remember(self, memo_key: tuple[Any, ...], rows: Iterable[Row]) -> _Entry:
-        if len(self._memo) >= MEMO_LIMIT:
-            self._memo = {}
+    def _remember(self, pred: str, key: tuple[int, ...], values: tuple[Value, ...],
+                  rows: Iterable[Row]) -> _Entry:
+        memo = self._memo[pred]
+        if len(memo) >= MEMO_LIMIT:
+            memo.clear()
         entry = _Entry(list(rows))
-        self._memo[memo_key] = entry
+        memo[(key, values)] = entry
         return entry
 
     def _fixpoint(self, pred: str, key: tuple[int, ...], values: tuple[Value, ...]) -> _Entry:
@@ -1075,7 +1150,7 @@ class IncrementalBackend(BaseBackend):
                 break
         result = None
         for goal, t in tables.items():
-            entry = self._remember(goal, t[0])
+            entry = self._remember(*goal, t[0])
             if goal == first:
                 result = entry
         assert result is not None
@@ -1192,16 +1267,20 @@ class IncrementalBackend(BaseBackend):
                     return []
                 names, fn = found
                 out: set[Row] = set()
-                self._evaluate(lambda: fn(params, out.add, self._call),
-                               lambda: _describe(body))
+                try:
+                    fn(params, out.add, self._call)
+                except TypeError as err:  # "a" < 1: the reference raises the same way
+                    raise RuleError(f"{QUERY_SOURCE}:1:1: cannot evaluate {_describe(body)}: "
+                                    f"{err}") from None
                 rows = list(out)
-        if len(rows) == 1:
-            ordered = rows
-        else:
-            ordered = sorted_rows(rows)
-        if limit is not None:
-            ordered = ordered[:limit]
-        return [dict(zip(names, row, strict=True)) for row in ordered]
+        if len(rows) > 1:
+            if limit == 1:  # the first of the sorted answers, without sorting them all
+                rows = [min(rows, key=row_key)]
+            else:
+                rows = sorted_rows(rows)
+                if limit is not None:
+                    rows = rows[:limit]
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def _describe(body: Sequence[Literal]) -> str:
@@ -1223,44 +1302,44 @@ def _shape(body: tuple[Literal, ...]) -> tuple[tuple[Any, ...] | None, tuple[Val
     """A conjunction with its constants taken out (their types kept), and the constants.
 
     None when a term is not a variable or a well-typed constant (the full checks report it).
+    Written for speed: it runs on every ``solve``.
     """
     parts: list[Any] = []
     params: list[Value] = []
+    add = params.append
     for literal in body:
         cls = literal.__class__
         if cls is Atom:
-            atom = literal
-            tag = "a"
+            head: Any = literal.pred  # type: ignore[union-attr]
+            terms = literal.args  # type: ignore[union-attr]
         elif cls is Negation:
             atom = literal.atom  # type: ignore[union-attr]
-            tag = "n"
             if atom.__class__ is not Atom:
                 return None, ()
+            head, terms = ("!", atom.pred), atom.args
         elif cls is Comparison:
+            head = ("=", literal.op)  # type: ignore[union-attr]
             terms = (literal.left, literal.right)  # type: ignore[union-attr]
-            spec = []
-            for t in terms:
-                if t.__class__ is Var:
-                    spec.append(t.name)
-                elif t.__class__ is Const and t.value.__class__ in (str, int):
-                    spec.append(0 if t.value.__class__ is str else 1)
-                    params.append(t.value)
-                else:
-                    return None, ()
-            parts.append(("=", literal.op, tuple(spec)))  # type: ignore[union-attr]
-            continue
         else:
             return None, ()
-        spec = []
-        for t in atom.args:
-            if t.__class__ is Var:
+        spec: list[Any] = [head]
+        for t in terms:
+            tc = t.__class__
+            if tc is Var:
                 spec.append(t.name)
-            elif t.__class__ is Const and t.value.__class__ in (str, int):
-                spec.append(0 if t.value.__class__ is str else 1)
-                params.append(t.value)
+            elif tc is Const:
+                value = t.value
+                vc = value.__class__
+                if vc is str:
+                    spec.append(0)
+                elif vc is int:
+                    spec.append(1)
+                else:
+                    return None, ()
+                add(value)
             else:
                 return None, ()
-        parts.append((tag, atom.pred, tuple(spec)))
+        parts.append(tuple(spec))
     return tuple(parts), tuple(params)
 
 

@@ -153,17 +153,28 @@ def has_dot() -> bool:
     return shutil.which("dot") is not None
 
 
-def write_picture(graph: graphviz.Digraph, path: Path, fmt: str) -> tuple[Path, str | None]:
+def write_picture(graph: graphviz.Digraph, path: Path, fmt: str, *, force: bool = False
+                  ) -> tuple[Path, str | None]:
     """Write DOT, or SVG/PNG through graphviz's ``dot``. When ``dot`` is missing the DOT
-    text is written beside the asked path and the message says so."""
+    text is written beside the asked path and the message says so. An existing file --
+    the asked one or that fallback -- is only replaced with ``force``."""
     if fmt == "dot":
+        _refuse_overwrite(path, force)
         path.write_text(graph.source, encoding="utf-8")
         return path, None
     if not has_dot():
         fallback = path.with_suffix(".dot")
+        _refuse_overwrite(fallback, force)
         fallback.write_text(graph.source, encoding="utf-8")
         return fallback, (f"graphviz's 'dot' program is not installed, so no {fmt.upper()} "
                           f"was made; the DOT source is in {fallback} (install graphviz, "
                           f"e.g. apt-get install graphviz, and run: dot -T{fmt} {fallback})")
-    path.write_bytes(graph.pipe(format=fmt))
+    data = graph.pipe(format=fmt)
+    _refuse_overwrite(path, force)
+    path.write_bytes(data)
     return path, None
+
+
+def _refuse_overwrite(path: Path, force: bool) -> None:
+    if path.exists() and not force:
+        raise FileExistsError(f"{path} exists; add --force to overwrite it")

@@ -8,6 +8,7 @@ from reasoner.decision import Alternative, Decision
 from reasoner.explain.proof import ProofNode
 from reasoner.explain.why import Why
 from reasoner.explain.whynot import Failure, WhyNot
+from reasoner.render.text import chain_of
 
 SCHEMA_VERSION = 1
 
@@ -35,7 +36,10 @@ def decision_to_dict(decision: Decision) -> dict[str, Any]:
     }
 
 
-def node_to_dict(node: ProofNode) -> dict[str, Any]:
+CHAIN_LIST = 32  # a run of the same rule longer than this is listed, not nested
+
+
+def _node_fields(node: ProofNode) -> dict[str, Any]:
     out: dict[str, Any] = {"literal": str(node.literal), "kind": node.kind,
                            "height": node.height}
     if node.rule is not None:
@@ -46,9 +50,37 @@ def node_to_dict(node: ProofNode) -> dict[str, Any]:
     if node.origin is not None:
         out["origin"] = {"source": node.origin.source, "line": node.origin.line,
                          "statement": node.origin.text}
-    if node.children:
-        out["children"] = [node_to_dict(c) for c in node.children]
     return out
+
+
+def node_to_dict(node: ProofNode) -> dict[str, Any]:
+    """A proof node and everything below it (docs/json.md). Built with an explicit stack,
+    and a long chain of the same rule (role inheritance through 2,000 roles) is listed
+    under ``chain`` instead of nested: JSON 4,000 levels deep breaks Python's own
+    ``json`` (and most readers) on the recursion limit."""
+    root: dict[str, Any] = {}
+    stack: list[tuple[ProofNode, dict[str, Any]]] = [(node, root)]
+
+    def children(of: ProofNode, skip: ProofNode | None, into: dict[str, Any]) -> None:
+        kids = [c for c in of.children if c is not skip]
+        if kids:
+            into["children"] = [{} for _ in kids]
+            stack.extend(zip(kids, into["children"], strict=True))
+
+    while stack:
+        current, out = stack.pop()
+        out.update(_node_fields(current))
+        chain = chain_of(current)
+        if len(chain) <= CHAIN_LIST:
+            children(current, None, out)
+            continue
+        children(current, chain[1], out)
+        out["chain"] = []
+        for link, after in zip(chain[1:], chain[2:] + [None], strict=True):
+            entry = _node_fields(link)
+            children(link, after, entry)
+            out["chain"].append(entry)
+    return root
 
 
 def why_to_dict(explanation: Why) -> dict[str, Any]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.strategies import budget
 from tests.strategies.matrixone import (
     LEVELS,
     ROLES,
@@ -15,8 +16,7 @@ from tests.strategies.matrixone import (
     worlds,
 )
 
-SETTINGS = settings(max_examples=15, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = budget(15)
 
 
 @SETTINGS
@@ -36,9 +36,12 @@ def test_grant_then_revoke_restores_every_decision(world, privilege, level, role
 @SETTINGS
 @given(worlds, grant_statement, grant_statement)
 def test_independent_grants_commute(world, first, second) -> None:
-    """Two grants applied in either order give the same decisions (role edges that would
-    close a cycle are refused in both orders alike only when independent, so skip them)."""
+    """Two independent grants applied in either order give the same decisions. Not
+    independent, so skipped: two role edges (the second may close a cycle and be refused)
+    and two grants of the same row (the later one's grant option wins)."""
     if first.startswith("grant r") and " to r" in first and " to r" in second:
+        return
+    if first.removesuffix(" with grant option") == second.removesuffix(" with grant option"):
         return
     one = build(world, (first, second))
     other = build(world, (second, first))

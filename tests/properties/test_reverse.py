@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
+from tests.strategies import budget
 from tests.strategies.matrixone import TABLES, USERS, build, worlds
 
-SETTINGS = settings(max_examples=12, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = budget(12)
 PRIVILEGES = ("select", "insert", "update", "delete")
 
 

@@ -703,7 +703,7 @@ def _error(exc: UnexpectedInput, text: str, source: str, line: int, column: int)
     where = _shift(line, column, rel_line, rel_column)
     described = _describe_expected(expected)
     if not described:
-        message = f"unexpected input {near}"
+        message = f"expected a valid token {near}"
     elif len(described) > 1:
         message = f"expected one of: {', '.join(described)} {near}"
     else:
@@ -713,6 +713,7 @@ def _error(exc: UnexpectedInput, text: str, source: str, line: int, column: int)
 
 # --- statements -----------------------------------------------------------------------------
 
+_TOO_DEEP = "expected fewer nested parentheses: the statement is nested too deeply"
 _LEADING = re.compile(r"(?:\s+|--(?=\s|$)[^\n]*|#[^\n]*|/\*[\s\S]*?\*/)*")
 
 
@@ -731,21 +732,21 @@ def parse_statement(text: str, source: str = "<text>", line: int = 1, column: in
         body = body[:-1].rstrip()
     span = Span(source, line, column, body)
     if not body:
-        raise ParseError(source, line, column, "empty statement")
+        raise ParseError(source, line, column, "expected a statement, got nothing")
     nul = body.find("\0")
     if nul >= 0:
         where = _shift(line, column, *_position(body, nul))
-        raise ParseError(source, where[0], where[1], "unexpected NUL character")
+        raise ParseError(source, where[0], where[1], "expected text, got a NUL character")
     try:
         tree = _get_parser().parse(body)
         return _Builder(body, span).transform(tree)
     except UnexpectedInput as exc:
         raise _error(exc, body, source, line, column) from None
     except RecursionError:
-        raise ParseError(source, line, column, "statement nested too deeply") from None
+        raise ParseError(source, line, column, _TOO_DEEP) from None
     except VisitError as exc:  # a bug in the builder, not the user's fault
         if isinstance(exc.orig_exc, RecursionError):
-            raise ParseError(source, line, column, "statement nested too deeply") from None
+            raise ParseError(source, line, column, _TOO_DEEP) from None
         raise RuntimeError(f"cannot build statement from {body!r}: {exc.orig_exc}") from exc
 
 
@@ -894,6 +895,10 @@ def parse_script(text: str | Iterable[str], source: str = "<text>"
             return parse_statement(item.text, source, item.line, item.column)
         except ParseError as exc:
             return exc
+        except Exception as exc:  # a builder bug: this statement fails, the script goes on
+            return ParseError(source, item.line, item.column,
+                              f"expected a statement the reasoner can build; building it "
+                              f"failed: {type(exc).__name__}: {exc}")
 
     for lineno, line in enumerate(_lines(text), 1):
         for item in splitter.feed(line, lineno):

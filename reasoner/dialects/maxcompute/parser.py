@@ -101,12 +101,19 @@ class _Tagged:
     value: Any
 
 
-class _SqlError(Exception):
-    """sqlglot refused the SQL text: message and 1-based position inside the statement."""
+class _BuildError(Exception):
+    """A parsed value the statement cannot take: message and 1-based position inside it."""
 
     def __init__(self, message: str, line: int, column: int) -> None:
         super().__init__(message)
         self.message, self.line, self.column = message, line, column
+
+
+class _SqlError(_BuildError):
+    """sqlglot refused the SQL text."""
+
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(f"expected valid SQL: {message}", line, column)
 
 
 _TOKEN_REPR = re.compile(r"<Token token_type: [^,]*, text: (.*?), line: .*?>")
@@ -193,7 +200,11 @@ class _Builder(Transformer):
         return True
 
     def _number(self, tok: Token) -> int:
-        return int(str(tok))
+        text = str(tok)
+        if not text.isdigit():  # NUMBER also lexes 1.5 and 1e3 (SQL literals elsewhere)
+            raise _BuildError(f"expected a whole number, got {text!r}",
+                              tok.line or 1, tok.column or 1)
+        return int(text)
 
     # users and roles
     def add_user(self, user: st.Principal, _comment: Token | None = None) -> st.AddUser:
@@ -563,6 +574,7 @@ def _error(exc: UnexpectedInput, text: str, source: str, line: int, column: int)
 # --- statements -----------------------------------------------------------------------------
 
 _LEADING = re.compile(r"(?:\s+|--[^\n]*|/\*[\s\S]*?\*/)*")
+_TOO_DEEP = "expected fewer nested parentheses: the statement is nested too deeply"
 
 
 def parse_statement(text: str, source: str = "<text>", line: int = 1, column: int = 1
@@ -584,14 +596,19 @@ def parse_statement(text: str, source: str = "<text>", line: int = 1, column: in
         tree: Tree = _get_parser().parse(body)
     except UnexpectedInput as exc:
         raise _error(exc, body, source, line, column) from None
+    except RecursionError:
+        raise ParseError(source, line, column, _TOO_DEEP) from None
     try:
         return _Builder(body, span).transform(tree)
+    except RecursionError:
+        raise ParseError(source, line, column, _TOO_DEEP) from None
     except VisitError as exc:
-        if isinstance(exc.orig_exc, _SqlError):
+        if isinstance(exc.orig_exc, _BuildError):
             err = exc.orig_exc
             where = _shift(line, column, err.line, err.column)
-            raise ParseError(source, where[0], where[1], f"expected valid SQL: {err.message}"
-                             ) from None
+            raise ParseError(source, where[0], where[1], err.message) from None
+        if isinstance(exc.orig_exc, RecursionError):
+            raise ParseError(source, line, column, _TOO_DEEP) from None
         raise RuntimeError(f"cannot build statement from {body!r}: {exc.orig_exc}") from exc
 
 

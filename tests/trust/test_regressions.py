@@ -1,0 +1,70 @@
+"""Bugs the trust suite found, each pinned by its minimal script (docs/reliability.md
+lists them with the property that found them). Others are pinned where they belong:
+the 2,000-role chain (checker and JSON recursion) and the 10 MB statement in
+tests/fuzz/test_limits.py, the corrupt rule file in tests/trust/test_fail_closed.py, the
+.dot fallback overwrite in tests/trust/test_security.py."""
+
+from __future__ import annotations
+
+from reasoner import Reasoner
+from reasoner.dialects.matrixone import parser as matrixone_parser
+
+VIEW = """
+create account acc admin_name 'admin' identified by '1';
+-- connect acc:admin
+create database db1;
+create table db1.t1 (a int);
+create view db1.v1 as select * from db1.t1;
+"""
+
+
+def test_who_can_on_a_view_lists_no_other_accounts_admins() -> None:
+    """Found by test_who_can_and_what_can_equal_point_checks_after_any_history: the rule
+    giving admin roles every view was not scoped to the view's account, so who_can on
+    acc's view listed sys:root and sys:dump (through moadmin)."""
+    reasoner = Reasoner("matrixone")
+    assert all(o.ok for o in reasoner.load(VIEW))
+    found = reasoner.who_can("select", "view db1.v1", account="acc")
+    assert [(a.user, a.roles) for a in found] == [("admin", ("accountadmin",))]
+
+
+def test_what_can_lists_the_views_a_point_check_allows() -> None:
+    """Found by the same differential test: what_can built on ``effective``, which had no
+    view rows for ALL, OWNERSHIP or the admin role, so it missed what checks allowed."""
+    reasoner = Reasoner("matrixone")
+    assert all(o.ok for o in reasoner.load(VIEW))
+    assert reasoner.session("acc:admin").check("select", "view db1.v1")
+    assert ("select", "view", "db1.v1") in {row[:3] for row in reasoner.what_can("acc:admin")}
+
+
+def test_a_parser_crash_inside_a_script_is_an_outcome(monkeypatch) -> None:
+    """Found by test_grammar_sentences_parse_or_fail_with_a_position: a parser exception
+    other than ParseError escaped ``Reasoner.load``. Now that statement is a ParseError
+    outcome and the script goes on (MatrixOne), or ends with one (any dialect)."""
+    real = matrixone_parser.parse_statement
+
+    def crash_on_b(text: str, *args: object) -> object:
+        if "b" in text:
+            raise RuntimeError("builder bug")
+        return real(text, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(matrixone_parser, "parse_statement", crash_on_b)
+    outcomes = Reasoner("matrixone").load("create role a;\ncreate role b;\ncreate role c;")
+    assert [o.ok for o in outcomes] == [True, False, True]
+    assert "<text>:2:1:" in (outcomes[1].error or "") and "expected" in outcomes[1].error
+
+    mc = Reasoner("maxcompute")
+    mc.engine.directive("project", ["prj_a", "owner", "ALIYUN$bob@aliyun.com"], "")
+    outcomes = mc.load("-- connect prj_a ALIYUN$bob@aliyun.com\ncreate role r1;\n"
+                       "set label 1.5 to user ALIYUN$bob@aliyun.com;\ncreate role r2;\n")
+    assert outcomes[0].ok and not all(o.ok for o in outcomes)
+
+
+def test_a_query_syntax_error_names_the_file_line_and_column() -> None:
+    """Found while checking that every error names file:line:col: errors of the SQL
+    reader gave positions relative to the statement ("line 1, column 5")."""
+    outcomes = Reasoner("matrixone").load(
+        "create database d;\ncreate table d.t (a int);\nselect a from\n  d.t where;\n"
+        "create view d.v as select from where;")
+    assert outcomes[2].error.startswith("<text>:4:")  # type: ignore[union-attr]
+    assert outcomes[3].error.startswith("<text>:5:36: syntax error")  # type: ignore[union-attr]
