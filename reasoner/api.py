@@ -28,12 +28,13 @@ class Reasoner:
     """One policy world (a MatrixOne cluster, a MaxCompute tenant) under one target."""
 
     def __init__(self, dialect: str = "matrixone", target: str | None = None,
-                 backend: str = "pydatalog", *, decision_timeout: float | None = None
+                 backend: str | None = None, *, decision_timeout: float | None = None
                  ) -> None:
         """``decision_timeout``: seconds one decision (a check, or the authorization of a
         statement) may take; past it the answer is a deny whose error says "timed out
         after ...". Checked between engine calls: one engine call is never interrupted
-        (docs/reliability.md)."""
+        (docs/reliability.md). ``backend``: "incremental" (the default fast path) or
+        "pydatalog" (the reference evaluator of the same rules)."""
         if decision_timeout is not None and decision_timeout < 0:
             raise ValueError(f"decision_timeout must be >= 0 seconds, not {decision_timeout!r}")
         self.decision_timeout = decision_timeout
@@ -42,11 +43,11 @@ class Reasoner:
         if self.target not in self.dialect.targets:
             raise ValueError(f"unknown target {self.target!r} for {self.dialect.name} "
                              f"(known: {', '.join(self.dialect.targets)})")
-        from reasoner.rulebase import check_backend, default_backend
+        from reasoner.rulebase import DEFAULT_BACKEND, check_backend, default_backend
 
-        self.backend_name = check_backend(backend)
+        self.backend_name = check_backend(backend or DEFAULT_BACKEND)
         self.lock = threading.RLock()
-        with default_backend(backend):  # the dialect's engine builds its backend inside
+        with default_backend(self.backend_name):  # the dialect's engine builds its backend inside
             self.engine = self.dialect.new_engine(self.target)
         self._initial: Session | None = None
         self.last_session: Session | None = None  # the session the last script ran in

@@ -17,6 +17,7 @@ from reasoner.explain.whynot import WhyNot
 from reasoner.render.dot import why_not_to_dot, why_to_dot, write_picture
 from reasoner.render.json import decision_to_dict, why_not_to_dict, why_to_dict
 from reasoner.render.text import render_decision, render_why, render_why_not
+from reasoner.rulebase import BACKENDS
 
 EXIT_ALLOW, EXIT_DENY, EXIT_ERROR = 0, 1, 2
 
@@ -33,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--target", default=None,
                        help="semantic profile, e.g. matrixone-v4.2.0 (default), "
                             "matrixone-main, matrixone-doc")
+        p.add_argument("--engine", choices=BACKENDS, default=None,
+                       help="rule evaluator: incremental (default, the fast path) or "
+                            "pydatalog (the reference)")
 
     run = sub.add_parser("run", help="execute a script and report each statement's outcome")
     run.add_argument("script", type=Path)
@@ -98,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    reasoner = Reasoner(args.dialect, args.target)
+    reasoner = Reasoner(args.dialect, args.target, args.engine)
     failed = 0
     for outcome in reasoner.run(args.script):
         if not outcome.ok:
@@ -130,7 +134,7 @@ def split_question(words: Sequence[str]) -> tuple[str, str]:
 
 
 def _session(args: argparse.Namespace) -> Session | None:
-    reasoner = Reasoner(args.dialect, args.target)
+    reasoner = Reasoner(args.dialect, args.target, args.engine)
     for outcome in reasoner.run(args.script):
         if not outcome.ok:
             print(f"note: {outcome.source}:{outcome.line}: {outcome.error}", file=sys.stderr)
@@ -239,7 +243,7 @@ def _bulk_parsers(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -
 
 def _loaded(args: argparse.Namespace) -> Reasoner:
     """The reasoner after the script; failed statements are noted on stderr."""
-    reasoner = Reasoner(args.dialect, args.target)
+    reasoner = Reasoner(args.dialect, args.target, args.engine)
     for outcome in reasoner.run(args.script):
         if not outcome.ok:
             print(f"note: {outcome.source}:{outcome.line}: {outcome.error}", file=sys.stderr)
@@ -312,7 +316,7 @@ def _test(args: argparse.Namespace) -> int:
     target = args.target or "matrixone-v4.2.0"
     passed = failed = 0
     for path in conformance.collect(args.paths):
-        result = conformance.run_file(path, target)
+        result = conformance.run_file(path, target, backend=args.engine)
         if result.skipped:
             print(f"{result.path}: skipped ({result.skipped}, not {target})")
             continue

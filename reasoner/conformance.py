@@ -81,7 +81,7 @@ def file_target(text: str) -> str | None:
 
 
 def run_file(path: Path, target: str, display: str | None = None, *,
-             explain: bool = False, backend: str = "pydatalog") -> FileResult:
+             explain: bool = False, backend: str | None = None) -> FileResult:
     text = path.read_text(encoding="utf-8")
     name = display or str(path)
     result = FileResult(name)
