@@ -64,6 +64,9 @@ class Backend(Protocol):
     def query(self, atom: Atom) -> list[tuple[Value, ...]]:
         """Every derivable instance of ``atom`` as full argument tuples, sorted."""
 
+    def count(self, atom: Atom) -> int:
+        """How many instances of ``atom`` are derivable (unsorted; for counting only)."""
+
     def solve(self, body: Sequence[Literal], limit: int | None = None) -> list[Binding]:
         """Bindings of the conjunction's named variables (sorted; [{}] for a true ground one)."""
 
@@ -184,6 +187,12 @@ class BaseBackend(ABC):
             self._check_atom(atom)
             rows = self._query(atom)
         return sorted_rows(rows)
+
+    def count(self, atom: Atom) -> int:
+        """How many instances of ``atom`` are derivable (``len(query(atom))``, unsorted)."""
+        with self._guard():
+            self._check_atom(atom)
+            return len(set(self._query(atom)))
 
     def solve(self, body: Sequence[Literal], limit: int | None = None) -> list[Binding]:
         body = tuple(body)

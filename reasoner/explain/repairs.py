@@ -24,6 +24,12 @@ class Candidate:
     run_as: str
     affected_users: tuple[str, ...] = ()
     note: str = ""
+    # the objects on which the statements can open access (None: anywhere); the blast
+    # radius is then counted on these objects only, which is exact and much cheaper
+    objects: tuple[str, ...] | None = None
+
+
+AccessCount = Callable[[Sequence[str], "Sequence[str] | None"], int]
 
 
 class _Undo(Exception):
@@ -45,26 +51,32 @@ def trial(journal: Journal) -> Iterator[None]:
 
 def verify(journal: Journal, candidates: Sequence[Candidate],
            apply: Callable[[Candidate], str], recheck: Callable[[], Decision],
-           access_count: Callable[[Sequence[str]], int], *, limit: int = 5) -> list[Repair]:
+           access_count: AccessCount, *, limit: int = 5) -> list[Repair]:
     """Keep the candidates that work, ranked by size, then blast radius.
 
     ``apply`` runs a candidate's statements (raising on any rejected one) and returns who
-    ran them; ``access_count`` counts the allows of the given users (for the blast radius).
+    ran them; ``access_count(users, objects)`` counts the allows of the given users (on
+    the given objects, or everywhere when None), for the blast radius. Counts before any
+    change are the same for every candidate, so each is taken once.
     """
     repairs: list[Repair] = []
     seen: set[tuple[str, ...]] = set()
+    baseline: dict[tuple[tuple[str, ...], tuple[str, ...] | None], int] = {}
     for candidate in candidates:
         if candidate.statements in seen:
             continue
         seen.add(candidate.statements)
         result: list[Repair] = []
+        key = (candidate.affected_users, candidate.objects)
         try:
             with trial(journal):
-                before = access_count(candidate.affected_users)
+                if key not in baseline:
+                    baseline[key] = access_count(*key)
+                before = baseline[key]
                 who = apply(candidate)
                 decision = recheck()
                 if decision.allowed:
-                    after = access_count(candidate.affected_users)
+                    after = access_count(*key)
                     result.append(Repair(candidate.statements, who,
                                          max(0, after - before - 1), candidate.note))
         except ReasonerError:

@@ -109,7 +109,7 @@ class MatrixOneEngine(MatrixOneExecutor):
             result.repairs = verify(
                 self.journal, explainer.candidates(result),
                 lambda c: self._apply_candidate(session, c), recheck,
-                lambda users: access_count(self, users))
+                lambda users, objects: access_count(self, users, objects))
         return result
 
     def _apply_candidate(self, session: Any, candidate: Candidate) -> str:

@@ -28,6 +28,10 @@ _SESSION_ATOMS = ("active", "active_via")
 _PLAIN = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
+_P, _K, _O = Var("P"), Var("K"), Var("O")
+_OBJECT_KINDS = ("table", "view", "database")
+
+
 def q(name: str) -> str:
     """A name as a statement must write it: bare when it is a plain identifier and no
     keyword, else back-quoted, so any name a user chose reads as one name and nothing else."""
@@ -153,7 +157,8 @@ class MatrixOneExplainer:
         return (self.user.id,) if self.user else ()
 
     def _for_alternative(self, alternative: Alternative) -> list[Candidate]:
-        items: list[tuple[str, str]] = []  # (privilege keyword, ON clause) for the role R
+        # (privilege keyword, ON clause, the one object it names or None) for the role R
+        items: list[tuple[str, str, str | None]] = []
         out: list[Candidate] = []
         grantee = self._grantee()
         for literal in alternative.body:
@@ -163,24 +168,27 @@ class MatrixOneExplainer:
             if literal.pred == "role_has" and isinstance(literal.args[0], Var):
                 on = self._on(str(args[2]), str(args[3]))
                 if on:
-                    items.append((_KEYWORD.get(str(args[1]), str(args[1])), on))
+                    items.append((_KEYWORD.get(str(args[1]), str(args[1])), on,
+                                  self._one_object(str(args[2]), str(args[3]), on)))
                     if str(args[1]) not in _KEYWORD and str(args[2]) == "account":
                         # sys privileges are never granted, but ALL ON ACCOUNT covers them
                         # in sys; for account privileges ALL is the broader alternative
-                        out.extend(self._privilege_candidates(alternative, [("all", on)],
-                                                              grantee, holders=False))
+                        out.extend(self._privilege_candidates(
+                            alternative, [("all", on, None)], grantee, holders=False))
             elif literal.pred == "role_has_database_wide" and isinstance(literal.args[0], Var):
-                items.append((_KEYWORD.get(str(args[1]), str(args[1])), "database *"))
+                items.append((_KEYWORD.get(str(args[1]), str(args[1])), "database *", None))
             elif literal.pred in ("view_ok", "table_ok"):
                 kind = "view" if literal.pred == "view_ok" else "table"
                 on = self._on(kind, str(args[2]))
                 if on and isinstance(literal.args[0], Var):
-                    items.append((str(args[1]), on))
+                    items.append((str(args[1]), on, self._one_object(kind, str(args[2]), on)))
                 elif on:
                     definer = self._name(str(args[0]))
                     out.append(Candidate((f"grant {args[1]} on {on} to {q(definer)}",), "admin",
                                          self._users_reaching(definer),
-                                         "the view's definer role reads the base table"))
+                                         "the view's definer role reads the base table",
+                                         self._objects([self._one_object(kind, str(args[2]),
+                                                                         on)])))
             elif literal.pred == "owner_of":
                 out.extend(self._switch_to_owner(str(args[1])))
             elif literal.pred == "session_admin":
@@ -194,7 +202,9 @@ class MatrixOneExplainer:
                     out.append(Candidate(
                         (f"grant {_KEYWORD.get(priv, priv)} on {kind} {level} to {q(grantee)} "
                          "with grant option",), "admin", self._users_reaching(grantee),
-                        "the current role gets the privilege with grant option"))
+                        "the current role gets the privilege with grant option",
+                        self._objects([obj if scope not in ("all", "db") and kind in
+                                       _OBJECT_KINDS else None])))
             elif literal.pred == "may_grant_role" and grantee:
                 role = self._name(str(args[1]))
                 out.append(Candidate((f"grant {q(role)} to {q(grantee)} with grant option",),
@@ -205,6 +215,21 @@ class MatrixOneExplainer:
             out.extend(self._privilege_candidates(alternative, items, grantee))
         return out
 
+    def _one_object(self, kind: str, obj: str, on: str) -> str | None:
+        """The object id an ON clause names alone (a table, a view, a database), or None
+        when it reaches further (``db.*``, ``*.*``, the account)."""
+        described = self.catalogue.describe(obj)
+        if kind not in _OBJECT_KINDS or described is None or described[0] != kind:
+            return None
+        return obj if on == self._on(kind, obj) else None
+
+    @staticmethod
+    def _objects(ids: list[str | None]) -> tuple[str, ...] | None:
+        """The objects a candidate can open access on: None when one of them is unbounded."""
+        if any(i is None for i in ids):
+            return None
+        return tuple(dict.fromkeys(i for i in ids if i is not None))
+
     def _level(self, kind: str, scope: str, obj: str) -> str | None:
         if scope == "all":
             return "*.*" if kind in ("table", "view") else "*"
@@ -213,12 +238,13 @@ class MatrixOneExplainer:
             return None
         return f"{q(described[1])}.*" if scope == "db" else qualified(described[1])
 
-    def _privilege_candidates(self, alternative: Alternative, items: list[tuple[str, str]],
+    def _privilege_candidates(self, alternative: Alternative,
+                              items: list[tuple[str, str, str | None]],
                               grantee: str | None, *, holders: bool = True
                               ) -> list[Candidate]:
         out: list[Candidate] = []
         by_on: dict[str, list[str]] = {}
-        for keyword, on in items:
+        for keyword, on, _obj in items:
             by_on.setdefault(on, [])
             if keyword not in by_on[on]:
                 by_on[on].append(keyword)
@@ -227,7 +253,8 @@ class MatrixOneExplainer:
         if grantee:
             out.append(Candidate(tuple(g.format(role=q(grantee)) for g in grants), "admin",
                                  self._users_reaching(grantee),
-                                 "the current role gets the privilege"))
+                                 "the current role gets the privilege",
+                                 self._objects([obj for _k, _on, obj in items])))
         for holder in self._holders(alternative) if holders else []:
             name = self._name(holder)
             role = self.catalogue.role_by_id(holder)
@@ -274,10 +301,12 @@ class MatrixOneExplainer:
         return out
 
 
-def access_count(engine: MatrixOneExecutor, users: Sequence[str]) -> int:
-    """How many (privilege, kind, object) each of these users may reach, summed."""
-    total = 0
-    for user in users:
-        total += len(engine.backend.query(Atom("user_may", (Const(user), Var("P"), Var("K"),
-                                                             Var("O")))))
-    return total
+def access_count(engine: MatrixOneExecutor, users: Sequence[str],
+                 objects: Sequence[str] | None = None) -> int:
+    """How many (privilege, kind, object) each of these users may reach, summed; only on
+    ``objects`` when given (object ids)."""
+    backend = engine.backend
+    if objects is None:
+        return sum(backend.count(Atom("user_may", (Const(u), _P, _K, _O))) for u in users)
+    return sum(backend.count(Atom("user_may", (Const(u), _P, _K, Const(o))))
+               for u in users for o in objects)

@@ -640,9 +640,10 @@ class MaxComputeExplainer:
                     if obj in selectable and dest in jobs}
         return out
 
-    def access_count(self, users: Sequence[str]) -> int:
+    def access_count(self, users: Sequence[str], objects: Sequence[str] | None = None) -> int:
         """The reach of these users, the denied request counted as one unit: the core
-        takes that unit off, so the blast radius is what else a repair opens."""
+        takes that unit off, so the blast radius is what else a repair opens. (MaxCompute
+        candidates name no ``objects``: the reach is always counted whole.)"""
         if not users:
             return 0
         baseline = not self._applied  # no repair applied since the last count
