@@ -96,7 +96,9 @@ def test_satisfies_the_protocol_and_registers() -> None:
     assert isinstance(reasoner.engine.backend, IncrementalBackend)
     assert isinstance(Reasoner("maxcompute", backend="incremental").engine.backend,
                       IncrementalBackend)
-    assert isinstance(Reasoner("matrixone").engine.backend, PyDatalogBackend)
+    assert isinstance(Reasoner("matrixone").engine.backend, IncrementalBackend)
+    assert isinstance(Reasoner("matrixone", backend="pydatalog").engine.backend,
+                      PyDatalogBackend)
     with pytest.raises(ValueError, match="unknown backend"):
         Reasoner("matrixone", backend="nope")
 

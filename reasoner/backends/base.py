@@ -67,6 +67,9 @@ class Backend(Protocol):
     def count(self, atom: Atom) -> int:
         """How many instances of ``atom`` are derivable (unsorted; for counting only)."""
 
+    def answers(self, atom: Atom) -> set[tuple[Value, ...]]:
+        """The instances of ``atom`` as a set, unsorted."""
+
     def solve(self, body: Sequence[Literal], limit: int | None = None) -> list[Binding]:
         """Bindings of the conjunction's named variables (sorted; [{}] for a true ground one)."""
 
@@ -190,9 +193,13 @@ class BaseBackend(ABC):
 
     def count(self, atom: Atom) -> int:
         """How many instances of ``atom`` are derivable (``len(query(atom))``, unsorted)."""
+        return len(self.answers(atom))
+
+    def answers(self, atom: Atom) -> set[tuple[Value, ...]]:
+        """The instances of ``atom``, as a set (``query`` without the sorting)."""
         with self._guard():
             self._check_atom(atom)
-            return len(set(self._query(atom)))
+            return set(self._query(atom))
 
     def solve(self, body: Sequence[Literal], limit: int | None = None) -> list[Binding]:
         body = tuple(body)

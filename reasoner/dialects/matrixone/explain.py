@@ -28,7 +28,7 @@ _SESSION_ATOMS = ("active", "active_via")
 _PLAIN = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
-_P, _K, _O = Var("P"), Var("K"), Var("O")
+_P, _K, _O, _R = Var("P"), Var("K"), Var("O"), Var("R")
 _OBJECT_KINDS = ("table", "view", "database")
 
 
@@ -304,9 +304,26 @@ class MatrixOneExplainer:
 def access_count(engine: MatrixOneExecutor, users: Sequence[str],
                  objects: Sequence[str] | None = None) -> int:
     """How many (privilege, kind, object) each of these users may reach, summed; only on
-    ``objects`` when given (object ids)."""
+    ``objects`` when given (object ids).
+
+    ``user_may`` is the join of ``user_reach`` and ``effective`` (rules/matrixone/reverse.dl,
+    its one rule ``user_may_use``); counted whole, the join is made here over those two
+    relations, so that each role's rows are read once for all the users reaching it rather
+    than once per user (tests/properties: equal to counting ``user_may`` itself)."""
     backend = engine.backend
     if objects is None:
-        return sum(backend.count(Atom("user_may", (Const(u), _P, _K, _O))) for u in users)
+        per_role: dict[Any, frozenset[tuple[Any, ...]]] = {}
+        total = 0
+        for user in users:
+            reach: set[tuple[Any, ...]] = set()
+            for _u, role in backend.answers(Atom("user_reach", (Const(user), _R))):
+                rows = per_role.get(role)
+                if rows is None:
+                    rows = per_role[role] = frozenset(
+                        row[1:] for row in backend.answers(Atom("effective",
+                                                                (Const(role), _P, _K, _O))))
+                reach |= rows
+            total += len(reach)
+        return total
     return sum(backend.count(Atom("user_may", (Const(u), _P, _K, Const(o))))
                for u in users for o in objects)

@@ -36,6 +36,17 @@ class Tip:
     write_database: DatabaseRec | None = None
 
 
+def _tip_key(tip: Tip) -> tuple[object, ...]:
+    target, db = tip.target, tip.write_database
+    return (tip.privilege, target.id, target.kind, target.db_name, target.name,
+            tuple((v.id, v.kind, v.security, v.owner) for v in tip.chain),
+            db.id if db else None)
+
+
+_TABLE_NEEDS: dict[tuple[object, ...], Need] = {}
+_TABLE_NEEDS_LIMIT = 50_000
+
+
 class Requirements:
     """Builds the Requirement of a statement for one session of one account."""
 
@@ -99,7 +110,20 @@ class Requirements:
         return tuple(literals)
 
     def table_need(self, what: str, tips: list[Tip]) -> Need:
-        """One role holds every tip; or ALL / OWNERSHIP on any one table involved."""
+        """One role holds every tip; or ALL / OWNERSHIP on any one table involved.
+
+        Memoised on everything the need is built from (the session id, the text, each
+        tip's privilege, object names and ids, views' security and owner): the hot path of
+        a point check, and a pure function of that key, so never stale."""
+        key = (self.s, what, tuple(_tip_key(t) for t in tips))
+        need = _TABLE_NEEDS.get(key)
+        if need is None:
+            if len(_TABLE_NEEDS) >= _TABLE_NEEDS_LIMIT:
+                _TABLE_NEEDS.clear()
+            need = _TABLE_NEEDS[key] = self._table_need(what, tips)
+        return need
+
+    def _table_need(self, what: str, tips: list[Tip]) -> Need:
         writes = tuple(dict.fromkeys(t.write_database.id for t in tips if t.write_database))
         guard = tuple(atom("writable_database", d) for d in writes)
         body: list[BodyLiteral] = [self._active()]
