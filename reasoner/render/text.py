@@ -61,16 +61,16 @@ def render_proof(node: ProofNode, indent: str = "") -> list[str]:
     lines = [indent + describe_node(node)]
     chain = chain_of(node)
     if len(chain) > CHAIN:
+        # the top step in full, the middle ones as the lines they rest on, the bottom in full
+        for child in node.children:
+            if child is not chain[1]:
+                lines.extend(render_proof(child, indent + "  "))
         middle = chain[1:-1]
         sides = [c for n in middle for c in n.children if c not in chain]
         where = ", ".join(f"{s.origin.source}:{s.origin.line}" for s in sides if s.origin)
         lines.append(f"{indent}  ... {len(middle)} more {node.rule.name} steps "  # type: ignore
                      f"({where}) ...")
-        last = chain[-1]
-        for child in chain[-2].children:
-            if child is not last:
-                lines.extend(render_proof(child, indent + "  "))
-        lines.extend(render_proof(last, indent + "  "))
+        lines.extend(render_proof(chain[-1], indent + "  "))
         return lines
     for child in node.children:
         lines.extend(render_proof(child, indent + "  "))
