@@ -68,7 +68,8 @@ def test_a_long_inheritance_chain_is_shown_compactly() -> None:
     script = ("create account acc1 admin_name 'admin' identified by '111';\n"
               "-- connect acc1:admin\ncreate database db1;\ncreate table db1.t1 (a int);\n"
               f"create role {', '.join(chain)};\n"
-              + "".join(f"grant {low} to {high};\n" for high, low in zip(chain, chain[1:]))
+              + "".join(f"grant {low} to {high};\n"
+                        for high, low in zip(chain, chain[1:], strict=False))
               + "grant select on table db1.t1 to c8;\n"
               "create user joe identified by '111' default role c0;\n")
     r = Reasoner("matrixone")
