@@ -6,7 +6,7 @@ trace (a rejected statement has no effect, as in the real system).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -83,6 +83,9 @@ class FactStore:
         self.backend = backend
         self.journal = journal
         self._origin: dict[FactKey, Span] = {}
+        # per predicate, the XOR of the hashes of its stored facts: equal after any changes
+        # that are undone (a repair's trial), different after any that are not
+        self._fingerprint: dict[str, int] = {}
 
     def add(self, pred: str, args: tuple[Value, ...], origin: Span) -> None:
         key = (pred, args)
@@ -93,10 +96,12 @@ class FactStore:
             return
         self.backend.add_fact(pred, args)
         self._origin[key] = origin
+        self._toggle(key)
 
         def undo() -> None:
             self.backend.remove_fact(pred, args)
             self._origin.pop(key, None)
+            self._toggle(key)
 
         self.journal.record(undo)
 
@@ -106,12 +111,22 @@ class FactStore:
             return
         origin = self._origin.pop(key)
         self.backend.remove_fact(pred, args)
+        self._toggle(key)
 
         def undo() -> None:
             self.backend.add_fact(pred, args)
             self._origin[key] = origin
+            self._toggle(key)
 
         self.journal.record(undo)
+
+    def _toggle(self, key: FactKey) -> None:
+        self._fingerprint[key[0]] = self._fingerprint.get(key[0], 0) ^ hash(key)
+
+    def fingerprint(self, preds: Iterable[str]) -> tuple[int, ...]:
+        """The stored facts of ``preds`` summarised (sorted by name): a cache keyed on it
+        is valid exactly while those facts are the same set (up to a 64-bit hash clash)."""
+        return tuple(self._fingerprint.get(p, 0) for p in sorted(preds))
 
     def has(self, pred: str, args: tuple[Value, ...]) -> bool:
         return (pred, args) in self._origin

@@ -120,3 +120,32 @@ def test_dot_escapes_hostile_names() -> None:
     source = why_to_dot(session.why("select", "table db1.t1")).source
     assert '\\"];' in source  # the quote is escaped, the label is not HTML
     assert "label=<" not in source
+
+
+def test_access_index_follows_every_change_of_what_it_caches(joe) -> None:
+    """The whole-count cache equals counting ``user_may`` itself after privilege grants,
+    role grants, revokes and drops made between two counts (generation-keyed, never stale)."""
+    from reasoner.datalog.ast import Atom, Const, Var
+    from reasoner.dialects.matrixone.explain import access_count
+
+    engine = joe.reasoner.engine
+    admin = joe.reasoner.session("acc1:admin")
+
+    def users() -> list[str]:
+        rows = engine.backend.query(Atom("user", (Var("U"), Var("A"))))
+        return [str(u) for u, _a in rows]
+
+    def whole() -> int:
+        return sum(len(engine.backend.query(Atom("user_may", (Const(u), Var("P"), Var("K"),
+                                                              Var("O"))))) for u in users())
+
+    counts = [access_count(engine, users())]
+    assert counts[0] == whole()
+    for statement in ("grant update on table db1.t1 to reader", "grant r3 to reader",
+                      "create table db1.t2 (a int)", "revoke r5 from r4",
+                      "grant all on database db1 to lead", "drop role r6",
+                      "revoke reader from joe"):
+        assert admin.execute(statement).ok, statement
+        counts.append(access_count(engine, users()))
+        assert counts[-1] == whole(), statement
+    assert len(set(counts)) > 3  # the changes did move the count

@@ -569,8 +569,8 @@ class IncrementalBackend(BaseBackend):
         """Head positions every recursive call passes on unchanged (self-recursion only).
 
         Evaluating a call with only these positions bound makes the whole recursion one
-        subgoal (``active_via(S, _, R)`` is computed once per session S, then filtered on
-        R), instead of one subgoal per intermediate value.
+        subgoal (``inherits(Root, _)`` is computed once per root role, then filtered on
+        the inherited role), instead of one subgoal per intermediate value.
         """
         if len(scc) > 1:
             return frozenset()
@@ -1181,8 +1181,21 @@ class IncrementalBackend(BaseBackend):
                      for a in atom.args)
         names, rows = self._solve((Atom(atom.pred, args),))
         where = {n: i for i, n in enumerate(names)}
-        return [tuple(a.value if isinstance(a, Const) else row[where[a.name]] for a in args)
-                for row in rows]
+        # each answer row, extended by the constants, picked in the atom's order at C speed
+        consts = tuple(a.value for a in args if isinstance(a, Const))
+        picks, k = [], len(names)
+        for a in args:
+            if isinstance(a, Const):
+                picks.append(k)
+                k += 1
+            else:
+                picks.append(where[a.name])
+        if picks == list(range(len(names))) and not consts:
+            return rows
+        if len(picks) == 1:
+            return [(row + consts)[picks[0]:picks[0] + 1] for row in rows]
+        pick = operator.itemgetter(*picks)
+        return [pick(row + consts) for row in rows]
 
     def _solve(self, body: tuple[Literal, ...]) -> tuple[list[str], list[Row]]:
         self._flush()

@@ -292,6 +292,23 @@ class Program:
                     found.setdefault(atom.pred, atom.arity)
         return found
 
+    def inputs_read_by(self, pred: str) -> frozenset[str]:
+        """The extensional predicates ``pred``'s rules read, directly or through others
+        (``pred`` itself when it is one): what a cache of its answers depends on."""
+        reads: dict[str, set[str]] = {}
+        for rule in self.rules:
+            for literal in rule.body:
+                atom = literal_atom(literal)
+                if atom is not None:
+                    reads.setdefault(rule.head.pred, set()).add(atom.pred)
+        seen, todo = {pred}, [pred]
+        while todo:
+            for below in reads.get(todo.pop(), ()):
+                if below not in seen:
+                    seen.add(below)
+                    todo.append(below)
+        return frozenset(seen & self.extensional())
+
     def derived(self) -> set[str]:
         """Intensional predicates: heads of rules with a body."""
         return {r.head.pred for r in self.rules}

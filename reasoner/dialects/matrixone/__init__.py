@@ -34,6 +34,9 @@ class MatrixOneEngine(MatrixOneExecutor):
     def __init__(self, target: str) -> None:
         self.target = target
         super().__init__(new_backend(rule_files(target)))
+        from .explain import AccessIndex
+
+        self.access_index = AccessIndex(self)  # blast-radius counts, kept between why-nots
 
     def connect(self, principal: str, role: str | None, secondary: bool,  # type: ignore[override]
                 span: Span) -> Any:

@@ -8,6 +8,7 @@ verifies each one by applying it and checking again.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from itertools import product
 from typing import Any
@@ -301,29 +302,117 @@ class MatrixOneExplainer:
         return out
 
 
-def access_count(engine: MatrixOneExecutor, users: Sequence[str],
+class AccessIndex:
+    """The blast-radius counts of ``user_may``, made from the two relations its one rule
+    joins (rules/matrixone/reverse.dl, ``user_may_use``: ``user_reach`` x ``effective``).
+
+    Whole count: what each role reaches as a bit set, so a user's count is one OR per
+    reached role and a popcount. On named objects: the roles' rows on each object, so a
+    user's count is a lookup per reached role. Both are cached while the stored facts the
+    relation reads are the same set (:meth:`FactStore.fingerprint`): a repair's trial is
+    undone before the next one, so every candidate of a why-not, and why-nots in a row,
+    share them (tests/properties: equal to counting ``user_may`` itself)."""
+
+    LIMIT = 2_000_000  # encoded (privilege, kind, object) triples before starting over
+    STATES = 4  # states cached at once: the current one, and a few repairs' trials
+
+    def __init__(self, engine: MatrixOneExecutor) -> None:
+        self.engine = engine
+        program = engine.backend.program
+        self._effective_inputs = program.inputs_read_by("effective")
+        self._reach_inputs = program.inputs_read_by("user_reach")
+        self._bits: dict[tuple[Any, ...], int] = {}  # an encoding, valid in every state
+        # per state of effective's facts: role -> bit set; object -> role -> (priv, kind)s
+        self._effective: OrderedDict[tuple[int, ...], tuple[dict[Any, int], dict[
+            str, dict[Any, frozenset[tuple[Any, ...]]]]]] = OrderedDict()
+        self._reaches: OrderedDict[tuple[int, ...], dict[str, tuple[Any, ...]]] = OrderedDict()
+        self._masks: dict[Any, int] = {}
+        self._on_object: dict[str, dict[Any, frozenset[tuple[Any, ...]]]] = {}
+        self._reach: dict[str, tuple[Any, ...]] = {}
+
+    def count(self, users: Sequence[str], objects: Sequence[str] | None = None) -> int:
+        """How many (privilege, kind, object) these users may reach, summed (on
+        ``objects`` only, when given)."""
+        self._refresh()
+        total = 0
+        if objects is None:
+            for user in users:
+                reached = 0
+                for role in self._roles(user):
+                    mask = self._masks.get(role)
+                    if mask is None:
+                        mask = self._masks[role] = self._mask(role)
+                    reached |= mask
+                total += reached.bit_count()
+            return total
+        for obj in objects:
+            by_role = self._on_object.get(obj)
+            if by_role is None:
+                by_role = self._on_object[obj] = self._rows_on(obj)
+            for user in users:
+                seen: set[tuple[Any, ...]] = set()
+                for role in self._roles(user):
+                    rows = by_role.get(role)
+                    if rows:
+                        seen |= rows
+                total += len(seen)
+        return total
+
+    def _refresh(self) -> None:
+        """Point the caches at the current state's (kept for a few states, most recent
+        last): a trial's state is left for the original, then comes back no more."""
+        facts = self.engine.facts
+        if len(self._bits) > self.LIMIT:
+            self._bits.clear()
+            self._effective.clear()
+        stamp = facts.fingerprint(self._effective_inputs)
+        if stamp not in self._effective:
+            self._effective[stamp] = ({}, {})
+            while len(self._effective) > self.STATES:
+                self._effective.popitem(last=False)
+        self._effective.move_to_end(stamp)
+        self._masks, self._on_object = self._effective[stamp]
+        stamp = facts.fingerprint(self._reach_inputs)
+        if stamp not in self._reaches:
+            self._reaches[stamp] = {}
+            while len(self._reaches) > self.STATES:
+                self._reaches.popitem(last=False)
+        self._reaches.move_to_end(stamp)
+        self._reach = self._reaches[stamp]
+
+    def _roles(self, user: str) -> tuple[Any, ...]:
+        roles = self._reach.get(user)
+        if roles is None:
+            roles = self._reach[user] = tuple(role for _u, role in self.engine.backend.answers(
+                Atom("user_reach", (Const(user), _R))))
+        return roles
+
+    def _mask(self, role: Any) -> int:
+        bits = self._bits
+        positions = []
+        for row in self.engine.backend.answers(Atom("effective", (Const(role), _P, _K, _O))):
+            key = row[1:]
+            bit = bits.get(key)
+            if bit is None:
+                bit = bits[key] = len(bits)
+            positions.append(bit)
+        if not positions:
+            return 0
+        bitmap = bytearray((max(positions) >> 3) + 1)
+        for bit in positions:
+            bitmap[bit >> 3] |= 1 << (bit & 7)
+        return int.from_bytes(bitmap, "little")
+
+    def _rows_on(self, obj: str) -> dict[Any, frozenset[tuple[Any, ...]]]:
+        by_role: dict[Any, set[tuple[Any, ...]]] = {}
+        for role, privilege, kind, _o in self.engine.backend.answers(
+                Atom("effective", (_R, _P, _K, Const(obj)))):
+            by_role.setdefault(role, set()).add((privilege, kind))
+        return {role: frozenset(rows) for role, rows in by_role.items()}
+
+
+def access_count(engine: Any, users: Sequence[str],
                  objects: Sequence[str] | None = None) -> int:
     """How many (privilege, kind, object) each of these users may reach, summed; only on
-    ``objects`` when given (object ids).
-
-    ``user_may`` is the join of ``user_reach`` and ``effective`` (rules/matrixone/reverse.dl,
-    its one rule ``user_may_use``); counted whole, the join is made here over those two
-    relations, so that each role's rows are read once for all the users reaching it rather
-    than once per user (tests/properties: equal to counting ``user_may`` itself)."""
-    backend = engine.backend
-    if objects is None:
-        per_role: dict[Any, frozenset[tuple[Any, ...]]] = {}
-        total = 0
-        for user in users:
-            reach: set[tuple[Any, ...]] = set()
-            for _u, role in backend.answers(Atom("user_reach", (Const(user), _R))):
-                rows = per_role.get(role)
-                if rows is None:
-                    rows = per_role[role] = frozenset(
-                        row[1:] for row in backend.answers(Atom("effective",
-                                                                (Const(role), _P, _K, _O))))
-                reach |= rows
-            total += len(reach)
-        return total
-    return sum(backend.count(Atom("user_may", (Const(u), _P, _K, Const(o))))
-               for u in users for o in objects)
+    ``objects`` when given (object ids). Counted by the engine's :class:`AccessIndex`."""
+    return engine.access_index.count(users, objects)
