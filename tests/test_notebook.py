@@ -94,6 +94,11 @@ def test_notebook_runs_and_draws(path: Path, tmp_path: Path) -> None:
     assert inline, f"{path.name} shows no proof picture inside its HTML"
     assert max(_nodes(svg) for svg in inline) >= 5
     assert all("<script" not in svg for svg in pictures + inline)
+    texts = "\n".join(str(o.get("data", {}).get("text/plain", "")) for c in nb.cells
+                      for o in c.get("outputs", []))
+    if path.name == "tour.ipynb":  # the reverse questions answered on both dialects
+        assert "who can select on table business_db.customers" in texts
+        assert "who can select on table prj_a.up(mobile)" in texts
 
 
 # the magics, in a plain IPython shell ----------------------------------------------
@@ -225,6 +230,12 @@ def test_cell_syntax_and_no_dollar_expansion(ip: InteractiveShell) -> None:
     result = ip.run_cell("%check select on table prj_a.t1 --as prj_a ALIYUN$dave@aliyun.com")
     assert result.success and not result.result.allowed
     assert notebook.current().dialect.name == "maxcompute"
+    who = ip.run_cell("%who_can select on table prj_a.t1 --account prj_a").result
+    assert {access.user for access in who} == {"ALIYUN$alice@aliyun.com",
+                                               "ALIYUN$bob@aliyun.com"}
+    assert "ALIYUN$alice@aliyun.com" in who._repr_html_()
+    what = ip.run_cell("%what_can prj_a ALIYUN$alice@aliyun.com").result
+    assert ("select", "table", "prj_a.t1") in {tuple(row[:3]) for row in what}
 
 
 def test_current_is_the_magics_reasoner(ip: InteractiveShell) -> None:
