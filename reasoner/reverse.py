@@ -58,12 +58,16 @@ def who_can(backend: Backend, requirement: Requirement, default_roles: dict[str,
 
 
 def what_can(backend: Backend, user_id: str) -> list[tuple[str, str, str, tuple[str, ...]]]:
-    """(privilege, kind, object id, roots) for everything the user may reach."""
-    body = (Atom("user_role", (Const(user_id), Var("Root"))),
-            Atom("role_reach", (Var("Root"), Var("R"))),
-            Atom("effective", (Var("R"), Var("P"), Var("K"), Var("O"))))
+    """(privilege, kind, object id, roots) for everything the user may reach: the user's
+    rows of the access matrix (rules/matrixone/matrix.dl, ``user_may_via``)."""
+    atom = Atom("user_may_via", (Var("A"), Const(user_id), Var("P"), Var("K"), Var("O"),
+                                 Var("Root")))
     rows: dict[tuple[str, str, str], set[str]] = {}
-    for binding in backend.solve(body):
-        key = (str(binding["P"]), str(binding["K"]), str(binding["O"]))
-        rows.setdefault(key, set()).add(str(binding["Root"]))
-    return [(p, k, o, tuple(sorted(r))) for (p, k, o), r in sorted(rows.items())]
+    for _a, _u, privilege, kind, obj, root in backend.answers(atom):
+        key = (str(privilege), str(kind), str(obj))
+        roots = rows.get(key)
+        if roots is None:
+            rows[key] = {str(root)}
+        else:
+            roots.add(str(root))
+    return sorted((p, k, o, tuple(sorted(r))) for (p, k, o), r in rows.items())

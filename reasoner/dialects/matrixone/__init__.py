@@ -84,15 +84,25 @@ class MatrixOneEngine(MatrixOneExecutor):
         if acc is None or user not in acc.users:
             raise StatementError(f"there is no user {user}")
         out = []
+        shown: dict[str, str | None] = {}  # object id -> its name (None: not shown)
+        named: dict[tuple[str, ...], tuple[str, ...]] = {}
         for privilege, kind, obj, roots in what_can(self.backend, acc.users[user].id):
-            described = self.catalogue.describe(obj)
-            if described is None:
-                continue  # an orphan row left by a dropped object
-            if kind == "view" and self._is_broken(acc, self.catalogue.by_id[obj]):
-                continue  # a view over a dropped table: every use of it fails
-            names = tuple(self.catalogue.role_by_id(r).name if self.catalogue.role_by_id(r)
-                          else r for r in roots)
-            out.append((privilege, kind, described[1], names))
+            if obj not in shown:
+                described = self.catalogue.describe(obj)
+                if described is None:
+                    shown[obj] = None  # an orphan row left by a dropped object
+                elif kind == "view" and self._is_broken(acc, self.catalogue.by_id[obj]):
+                    shown[obj] = None  # a view over a dropped table: every use of it fails
+                else:
+                    shown[obj] = described[1]
+            name = shown[obj]
+            if name is None:
+                continue
+            names = named.get(roots)
+            if names is None:
+                names = named[roots] = tuple(
+                    role.name if (role := self.catalogue.role_by_id(r)) else r for r in roots)
+            out.append((privilege, kind, name, names))
         return out
 
     # explanations ---------------------------------------------------------------------
