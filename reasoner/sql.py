@@ -149,6 +149,12 @@ def _parse(sql: str, dialect: str) -> tuple[exp.Expression, str]:
     if not isinstance(tree, (exp.Query, exp.Insert, exp.Update, exp.Delete)):
         what = str(tree.this).upper() if isinstance(tree, exp.Command) else tree.key.upper()
         raise SqlSyntaxError(f"not a query: {what}", 1, 1)
+    if isinstance(tree, (exp.Insert, exp.Update, exp.Delete)) and not isinstance(
+            tree.this, exp.Expression):  # sqlglot reads "delete a" as a DELETE of nothing
+        expected = "FROM and a table" if isinstance(tree, exp.Delete) else "a table"
+        where = tokens[1] if len(tokens) > 1 else tokens[0]
+        raise SqlSyntaxError(f"expected {expected} after {tokens[0].text.upper()}",
+                             where.line, max(1, where.col - len(where.text) + 1))
     if not kind:
         kind = {exp.Insert: "insert", exp.Update: "update", exp.Delete: "delete"}.get(
             type(tree), "select")

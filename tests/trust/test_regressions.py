@@ -68,3 +68,16 @@ def test_a_query_syntax_error_names_the_file_line_and_column() -> None:
         "create view d.v as select from where;")
     assert outcomes[2].error.startswith("<text>:4:")  # type: ignore[union-attr]
     assert outcomes[3].error.startswith("<text>:5:36: syntax error")  # type: ignore[union-attr]
+
+
+def test_a_delete_without_from_is_a_syntax_error_with_its_position() -> None:
+    """Found by the long run of test_grammar_sentences_parse_or_fail_with_a_position
+    (2026-12-02): ``delete a`` reached sqlglot, which reads it as a DELETE of nothing
+    (``this=False``), and the table reader crashed: rejected, but as "internal error:
+    AttributeError". Now MatrixOne's own verdict, a syntax error at the name."""
+    reasoner = Reasoner("matrixone")
+    outcomes = reasoner.load("create database d;\ncreate table d.a (x int);\n"
+                             "delete a;\ndelete d.a;\ndelete from d.a;\n")
+    assert [o.ok for o in outcomes] == [True, True, False, False, True]
+    assert outcomes[2].error == "<text>:3:8: syntax error: expected FROM and a table after DELETE"
+    assert outcomes[3].error.startswith("<text>:4:8: syntax error: expected FROM")

@@ -30,7 +30,7 @@ from sqlglot.errors import TokenError
 from reasoner.dialects.base import Directive
 from reasoner.errors import ParseError
 from reasoner.resources import data_dir
-from reasoner.source import Span
+from reasoner.source import Span, position, shift
 
 from . import statements as st
 
@@ -64,17 +64,6 @@ def _get_parser() -> Lark:
 # --- positions ------------------------------------------------------------------------------
 
 
-def _position(text: str, offset: int) -> tuple[int, int]:
-    """1-based line and column of ``offset`` in ``text``."""
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
-
-
-def _shift(line: int, column: int, rel_line: int, rel_column: int) -> tuple[int, int]:
-    """A position inside a statement that starts at (line, column), made absolute."""
-    if rel_line <= 1:
-        return line, column + rel_column - 1
-    return line + rel_line - 1, rel_column
 
 
 def _unquote(text: str) -> str:
@@ -561,11 +550,11 @@ def _error(exc: UnexpectedInput, text: str, source: str, line: int, column: int)
     else:
         near = "near end of statement"
         expected = getattr(exc, "expected", None) or set()
-        rel_line, rel_column = _position(text, len(text))
+        rel_line, rel_column = position(text, len(text))
     if not isinstance(rel_line, int) or not isinstance(rel_column, int) or \
             rel_line < 1 or rel_column < 1:
-        rel_line, rel_column = _position(text, len(text))
-    where = _shift(line, column, rel_line, rel_column)
+        rel_line, rel_column = position(text, len(text))
+    where = shift(line, column, rel_line, rel_column)
     described = _describe_expected(expected)
     message = f"expected one of: {described} {near}" if described else f"unexpected input {near}"
     return ParseError(source, where[0], where[1], message)
@@ -582,7 +571,7 @@ def parse_statement(text: str, source: str = "<text>", line: int = 1, column: in
     """One MaxCompute statement (an optional trailing ``;`` is allowed) -> its dataclass."""
     skip = _LEADING.match(text)
     offset = skip.end() if skip else 0
-    line, column = _shift(line, column, *_position(text, offset))
+    line, column = shift(line, column, *position(text, offset))
     body = text[offset:].rstrip()
     if body.endswith(";"):
         body = body[:-1].rstrip()
@@ -590,7 +579,7 @@ def parse_statement(text: str, source: str = "<text>", line: int = 1, column: in
     if not body:
         raise ParseError(source, line, column, "expected a statement, got nothing")
     if "\0" in body:
-        where = _shift(line, column, *_position(body, body.index("\0")))
+        where = shift(line, column, *position(body, body.index("\0")))
         raise ParseError(source, where[0], where[1], "expected text, got a NUL character")
     try:
         tree: Tree = _get_parser().parse(body)
@@ -605,7 +594,7 @@ def parse_statement(text: str, source: str = "<text>", line: int = 1, column: in
     except VisitError as exc:
         if isinstance(exc.orig_exc, _BuildError):
             err = exc.orig_exc
-            where = _shift(line, column, err.line, err.column)
+            where = shift(line, column, err.line, err.column)
             raise ParseError(source, where[0], where[1], err.message) from None
         if isinstance(exc.orig_exc, RecursionError):
             raise ParseError(source, line, column, _TOO_DEEP) from None
