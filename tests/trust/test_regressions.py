@@ -81,3 +81,25 @@ def test_a_delete_without_from_is_a_syntax_error_with_its_position() -> None:
     assert [o.ok for o in outcomes] == [True, True, False, False, True]
     assert outcomes[2].error == "<text>:3:8: syntax error: expected FROM and a table after DELETE"
     assert outcomes[3].error.startswith("<text>:4:8: syntax error: expected FROM")
+
+
+def test_a_statement_after_a_lone_cr_is_placed_on_the_next_line() -> None:
+    """Found by the long run of test_mutated_statements_parse_or_fail_with_a_position
+    (2026-12-02, both dialects): a statement starting with a lone CR was placed on line 1,
+    the CR counted as a column, while the script splitter (which treats CR as a line break)
+    said line 2. Both now say line 2, the column of the error on it."""
+    from reasoner.dialects import get_dialect
+    from reasoner.errors import ParseError
+
+    for dialect in ("matrixone", "maxcompute"):
+        for text in ("\rdrop x!", "\r\ncreate!role r", "\r\rgrant\"x"):
+            try:
+                get_dialect(dialect).parse_statement(text, "f.sql", 1, 1)
+            except ParseError as error:
+                one = (error.line, error.column)
+            else:
+                raise AssertionError(f"{dialect}: {text!r} parsed")
+            many = [(e.line, e.column) for e in get_dialect(dialect).parse_script(text, "f.sql")
+                    if isinstance(e, ParseError)]
+            assert [one] == many, (dialect, text)
+            assert one[0] == text.replace("\r\n", "\n").replace("\r", "\n").count("\n") + 1

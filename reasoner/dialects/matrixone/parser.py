@@ -5,6 +5,10 @@
 ``-- connect ...`` directives it finds between statements, and reports a statement that does
 not parse as a :class:`ParseError` value so that the caller can go on with the next one.
 Positions in errors and spans are those of the original file (1-based line and column).
+
+A statement is parsed by ``_FastParser`` (lark's LALR table and per-state terminals run in
+one loop that builds the statement as it reduces) and, wherever that gives up -- any error,
+deep nesting --, by lark's own loop, which makes the ParseError; see "the fast path" below.
 """
 
 from __future__ import annotations
@@ -15,17 +19,20 @@ import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from re import _constants as _sre_constants  # type: ignore[attr-defined]
+from re import _parser as _sre_parser  # type: ignore[attr-defined]
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 from lark.lexer import ContextualLexer, LexerState, PatternStr
-from lark.parsers.lalr_analysis import Reduce
+from lark.parsers.lalr_analysis import Reduce, Shift
 from lark.tree import Meta
+from lark.visitors import _vargs_inline, _vargs_meta, _vargs_meta_inline
 
 from reasoner.errors import ParseError
 from reasoner.resources import data_dir
-from reasoner.source import Span
+from reasoner.source import Span, position, shift
 
 from . import statements as st
 
@@ -672,19 +679,6 @@ def _describe_expected(names: Iterable[str]) -> list[str]:
     return items
 
 
-def _position(text: str, offset: int) -> tuple[int, int]:
-    """1-based line and column of ``offset`` in ``text``."""
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
-
-
-def _shift(line: int, column: int, rel_line: int, rel_column: int) -> tuple[int, int]:
-    """A position inside a statement that starts at (line, column), made absolute."""
-    if rel_line <= 1:
-        return line, column + rel_column - 1
-    return line + rel_line - 1, rel_column
-
-
 def _error(exc: UnexpectedInput, text: str, source: str, line: int, column: int) -> ParseError:
     """A lark error as the file:line:col 'expected ... near ...' ParseError."""
     rel_line, rel_column = getattr(exc, "line", -1), getattr(exc, "column", -1)
@@ -697,10 +691,10 @@ def _error(exc: UnexpectedInput, text: str, source: str, line: int, column: int)
     else:  # end of input
         near = "near end of statement"
         expected = getattr(exc, "expected", None) or set()
-        rel_line, rel_column = _position(text, len(text))
+        rel_line, rel_column = position(text, len(text))
     if rel_line < 1 or rel_column < 1:
-        rel_line, rel_column = _position(text, len(text))
-    where = _shift(line, column, rel_line, rel_column)
+        rel_line, rel_column = position(text, len(text))
+    where = shift(line, column, rel_line, rel_column)
     described = _describe_expected(expected)
     if not described:
         message = f"expected a valid token {near}"
@@ -709,6 +703,455 @@ def _error(exc: UnexpectedInput, text: str, source: str, line: int, column: int)
     else:
         message = f"expected {described[0]} {near}"
     return ParseError(source, where[0], where[1], message)
+
+
+# --- the fast path ----------------------------------------------------------------------------
+#
+# Lark's own loop (``Lark.parse`` then ``_Builder.transform``) cost ~450 µs a statement: a
+# generator step, a Token and a LineCounter update per token (whitespace included), a Tree
+# and a propagate_positions Meta per rule, then a recursive walk of the tree. ``_FastParser``
+# runs the very same LALR table, lexing with the contextual lexer's own per-state terminals
+# (plus the CHUNK shortcut of _TailLexer), in one loop, and calls the _Builder methods as it
+# reduces, with the children lark's child filter would have given them (_reducer_source).
+# A rule's Meta -- built only for the v_args(meta=True) methods -- spans its first token to
+# the last token shifted, which is what propagate_positions computes.
+#
+# The fast path only ever returns a statement. On anything else -- a character no terminal
+# of the state matches, a token the state has no action for, an exception in the builder,
+# parentheses nested deeply enough that lark's recursive tree walk might run out of stack --
+# it gives up, and parse_statement runs lark's loop as before, which then produces the
+# ParseError (or the RuntimeError, or "nested too deeply") exactly as it always did.
+
+_GIVE_UP = object()
+# how the fast path reduces a rule: one child, several, none, with a Meta, the start rule
+_UNIT, _MANY, _EMPTY, _META, _START = "unit", "many", "empty", "meta", "start"
+# A "(" lexed with a stack this high (each open parenthesis holds at least one entry) sends
+# the statement to lark's loop, whose recursive tree walk turns a statement nested too deeply
+# into _TOO_DEEP; lark's walk only fails some hundreds of levels deeper.
+_MAX_STACK = 128
+# Shortcuts past a state's scanner (each checked per state in _shortcuts against the
+# state's own terminals): ASCII whitespace is skipped with _WS at once (lark's scanner tries
+# every other terminal first: NAME even matches U+00A0); an ASCII word followed by an ASCII
+# character is one of the state's keywords (they match "word(?![\w$])" case-insensitively,
+# ahead of every other terminal) or else a NAME; "(", ")", ",", ".", "*" and "=" are their
+# own terminal unless another terminal of the state matches there (a NUMBER at ".5").
+_ASCII_SPACE = frozenset(c for c in map(chr, range(128)) if c.isspace())
+_WS = re.compile(r"\s+")
+_WORD = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+_WORD_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_$")
+_KEYWORD = re.compile(r"([a-z_]+)\(\?!\[\\w\$\]\)")
+_NAME_PATTERN = "[A-Za-z_$\x80-\uffff][\\w$\x80-\uffff]*"  # NAME, as lark holds it
+_PUNCTUATION = "(),.*="
+
+
+class _FastMeta:
+    """What the builder reads of a lark Meta."""
+
+    __slots__ = ("empty", "start_pos", "end_pos")
+
+    def __init__(self, empty: bool, start_pos: int, end_pos: int) -> None:
+        self.empty, self.start_pos, self.end_pos = empty, start_pos, end_pos
+
+
+class _FastBuilder(_Builder):
+    """The fast path's builder: one for every thread, the statement's text and span in a
+    thread-local."""
+
+    def __init__(self) -> None:
+        Transformer.__init__(self, visit_tokens=False)
+        self.current = threading.local()
+
+    @property
+    def text(self) -> str:  # type: ignore[override]
+        return self.current.text
+
+    @property
+    def span(self) -> Span:  # type: ignore[override]
+        return self.current.span
+
+
+def _callback_name(rule: Any) -> str:
+    return str(rule.alias or rule.options.template_source or rule.origin.name)
+
+
+def _reducer_kind(rule: Any) -> str:
+    """How the builder takes ``rule``'s children: "inline" (v_args(inline=True)), "list"
+    (a method of a list), "meta" / "meta_inline" (v_args(meta=True)), "wrapper" (any other
+    visit wrapper), "splice" (an inlined ``_rule``: a list its parent splices in) or "tree"
+    (no method: lark's default, a Tree)."""
+    name = _callback_name(rule)
+    method = getattr(_Builder, name, None) if not name.startswith("_") else None
+    if method is None:
+        return "splice" if rule.origin.name.startswith("_") and not rule.alias else "tree"
+    wrapper = getattr(method, "visit_wrapper", None)
+    if wrapper is None:
+        return "list"
+    return {_vargs_inline: "inline", _vargs_meta: "meta",
+            _vargs_meta_inline: "meta_inline"}.get(wrapper, "wrapper")
+
+
+def _reducer_source(rule: Any, kind: str) -> str:
+    """Python source of ``make(f, w, name)``, which returns the reducer of ``rule``: a
+    function of the rule's stack values (a Meta first if the builder wants one) that gives
+    the builder the children lark's ChildFilterLALR would give it -- tokens of a filtered-out
+    terminal left out unless the rule keeps all tokens, an inlined rule's children spliced
+    in, None for every absent ``[optional]`` (maybe_placeholders). Tokens are plain str on
+    the fast path's stack; the reducer makes the Tokens the builder sees."""
+    expansion = rule.expansion
+    keep_all = rule.options.keep_all_tokens
+    marks = rule.options.empty_indices
+    if marks:  # as lark's maybe_create_child_filter: how many Nones before each symbol
+        empty = [len(ones) for ones in "".join(str(int(b)) for b in marks).split("0")]
+    else:
+        empty = [0] * (len(expansion) + 1)
+    params = [f"c{i}" for i in range(len(expansion))]
+    args: list[str] = []
+    for i, sym in enumerate(expansion):
+        args += ["None"] * empty[i]
+        if sym.is_term:
+            if keep_all or not sym.filter_out:
+                args.append(f"Token({str(sym.name)!r}, c{i})")  # positions: never read
+        elif sym.name.startswith("_"):  # an inlined rule, as lark's _should_expand
+            args.append(f"*c{i}")
+        else:
+            args.append(f"c{i}")
+    args += ["None"] * empty[len(expansion)]
+    items = ", ".join(args)
+    body = {
+        "inline": f"f({items})",
+        "list": f"f([{items}])",
+        "meta": f"f(m, [{items}])",
+        "meta_inline": f"f(m, {items})",
+        "wrapper": f"w(f, name, [{items}], m)",
+        "splice": f"[{items}]",
+        "tree": f"Tree(name, [{items}])",
+    }[kind]
+    if kind.startswith("meta") or kind == "wrapper":
+        params.insert(0, "m")
+    return f"def make(f, w, name):\n    return lambda {', '.join(params)}: {body}\n"
+
+
+def _first_chars(regex: str) -> frozenset[str]:
+    """The ASCII characters a match of ``regex`` may start with: all of them, or more (never
+    fewer; anything this does not know of may start with any character)."""
+    try:
+        parsed = _sre_parser.parse(regex)
+    except Exception:  # noqa: BLE001 -- then assume anything
+        return _ASCII
+    return frozenset(_firsts(parsed.data, bool(parsed.state.flags & re.IGNORECASE))[0])
+
+
+def _firsts(items: Any, icase: bool) -> tuple[set[str], bool]:
+    """(the ASCII characters a match of the sre sequence ``items`` may start with, whether it
+    may match the empty string)."""
+    c = _sre_constants
+    out: set[str] = set()
+    for op, av in items:
+        empty = False
+        if op is c.LITERAL:
+            first = {chr(av)} if av < 128 else set(_LETTERS) if icase else set()
+        elif op is c.IN:
+            first = _class(av, icase)
+        elif op is c.BRANCH:
+            first, empty = set(), False
+            for branch in av[1]:
+                chars, may_be_empty = _firsts(branch, icase)
+                first |= chars
+                empty = empty or may_be_empty
+        elif op is c.SUBPATTERN:
+            _group, add, remove, sub = av
+            first, empty = _firsts(sub, (icase or bool(add & re.IGNORECASE))
+                                   and not remove & re.IGNORECASE)
+        elif op is c.ATOMIC_GROUP:
+            first, empty = _firsts(av, icase)
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            low, _high, sub = av
+            first, empty = _firsts(sub, icase)
+            empty = empty or low == 0
+        elif op in (c.AT, c.ASSERT, c.ASSERT_NOT):  # zero-width: leaving it out only adds
+            first, empty = set(), True
+        else:  # ANY, NOT_LITERAL, group references ...: anything
+            first, empty = set(_ASCII), True
+        if icase:
+            first |= {ch.swapcase() for ch in first}
+        out |= first
+        if not empty:
+            return out, False
+    return out, True
+
+
+def _class(items: Any, icase: bool) -> set[str]:
+    """The ASCII characters of an sre character class (with ``icase``, any non-ASCII one
+    counts as every ASCII letter: U+212A, the Kelvin sign, matches "k")."""
+    c = _sre_constants
+    chars: set[str] = set()
+    negate = False
+    for op, av in items:
+        if op is c.NEGATE:
+            negate = True
+        elif op is c.LITERAL:
+            chars.update(chr(av) if av < 128 else _LETTERS if icase else ())
+        elif op is c.RANGE:
+            chars.update(map(chr, range(av[0], min(av[1], 127) + 1)))
+            if icase and av[1] >= 128:
+                chars.update(_LETTERS)
+        elif op is c.CATEGORY and str(av) in _CATEGORIES:
+            chars.update(_CATEGORIES[str(av)])
+        else:
+            chars.update(_ASCII)
+    return set(_ASCII) - chars if negate else chars
+
+
+_ASCII = frozenset(map(chr, range(128)))
+_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_CATEGORIES = {
+    name: frozenset(ch for ch in _ASCII if re.match(pattern, ch))
+    for name, pattern in (("CATEGORY_DIGIT", r"\d"), ("CATEGORY_NOT_DIGIT", r"\D"),
+                          ("CATEGORY_SPACE", r"\s"), ("CATEGORY_NOT_SPACE", r"\S"),
+                          ("CATEGORY_WORD", r"\w"), ("CATEGORY_NOT_WORD", r"\W"))}
+
+
+@functools.cache
+def _terminal_firsts(terminal: Any) -> frozenset[str]:
+    pattern = terminal.pattern
+    if pattern.type == "str":
+        return frozenset(pattern.value[:1]) & _ASCII if "i" not in pattern.flags else _ASCII
+    return _first_chars(pattern.to_regexp())
+
+
+def _shortcuts(lexer: Any) -> tuple[bool, dict[str, str] | None, str | None,
+                                    dict[str, tuple[str, Any]]]:
+    """The shortcuts past the scanner of a state's lexer that give what the scanner gives
+    (see _MAX_STACK), each only where no other terminal of the state may start at that
+    character: (skip ASCII whitespace?; keyword by lower-case word, or None: no words;
+    "NAME" or None; (terminal, None or a regex of the other terminals that may start there:
+    where it matches, the scanner decides) by punctuation character)."""
+    terminals = list(lexer.terminals)
+    if lexer.g_regex_flags:  # _terminal_firsts reads each pattern on its own
+        return False, None, None, {}
+    by_name = {t.name: t for t in terminals}
+    name_terminal = by_name.get("NAME")
+    if name_terminal is not None and (name_terminal.pattern.value != _NAME_PATTERN
+                                      or name_terminal.pattern.flags):
+        name_terminal = None
+    words: dict[str, str] | None = {}
+    others = []
+    for terminal in terminals:
+        pattern = terminal.pattern
+        keyword = _KEYWORD.fullmatch(pattern.value) if pattern.type == "re" else None
+        if (keyword and pattern.flags == {"i"}
+                and (name_terminal is None or terminal.priority > name_terminal.priority)):
+            words[keyword.group(1)] = terminal.name
+        elif terminal is not name_terminal:
+            others.append(terminal)
+    if any(_terminal_firsts(t) & _WORD_START for t in others):
+        words = None  # something else may start at a letter: the scanner decides
+    ws = by_name.get("WS")
+    skip = (ws is not None and "WS" in lexer.ignore_types and ws.pattern.value == r"\s+"
+            and not ws.pattern.flags
+            and not any(_terminal_firsts(t) & _ASCII_SPACE for t in terminals if t is not ws))
+    punctuation: dict[str, tuple[str, Any]] = {}
+    for char in _PUNCTUATION:
+        own = [t for t in terminals if t.pattern.type == "str" and t.pattern.value == char
+               and not t.pattern.flags]
+        if own:
+            clash = [t for t in terminals if t is not own[0] and char in _terminal_firsts(t)]
+            punctuation[char] = (own[0].name, re.compile(
+                "|".join(f"(?:{t.pattern.to_regexp()})" for t in clash),
+                lexer.g_regex_flags) if clash else None)
+    return skip, words, "NAME" if name_terminal is not None else None, punctuation
+
+
+class _FastParser:
+    """The LALR driver of the fast path (one for every thread)."""
+
+    def __init__(self, parser: Lark) -> None:
+        table = parser.parser.parser.parser.parse_table
+        self.builder = builder = _FastBuilder()
+        reductions = {}
+        for rule in parser.rules:
+            kind = _reducer_kind(rule)
+            namespace = {"Token": _new_token, "Tree": Tree}
+            exec(_reducer_source(rule, kind), namespace)  # noqa: S102 -- our own source
+            name = _callback_name(rule)
+            method = wrapper = None
+            if kind not in ("splice", "tree"):
+                method = getattr(builder, name)
+                wrapper = getattr(method, "visit_wrapper", None)
+                if kind != "wrapper" and wrapper is not None:
+                    method = method.base_func  # what lark's _vargs_* wrappers call
+            reducer = namespace["make"](method, wrapper, name)
+            size, origin = len(rule.expansion), str(rule.origin.name)
+            if kind.startswith("meta") or kind == "wrapper":
+                mode = _META
+            elif origin == "start":
+                mode = _START
+            else:
+                mode = _UNIT if size == 1 else _MANY if size else _EMPTY
+            reductions[rule] = (mode, size, origin, reducer)
+        # per state: terminal -> next state (shift) or (mode, size, rule name, reducer)
+        # (reduce); rule name -> next state (goto). Plain str keys: some of lark's are
+        # Tokens, whose Python-level __eq__ slows every look-up down.
+        self.table: list[dict[str, Any]] = [{} for _ in range(max(table.states) + 1)]
+        for state, actions in table.states.items():
+            row = self.table[state]
+            for symbol, (action, arg) in actions.items():
+                row[str(symbol)] = arg if action is Shift else reductions[arg]
+        self.start_state = table.start_states["start"]
+        self.end_state = table.end_states["start"]
+        lexer = parser.parser.lexer
+        self.lexers = lexer.lexers
+        tail_states = getattr(lexer, "tail_states", frozenset())
+        self.tail = [state in tail_states for state in range(len(self.table))]
+        self.scanners: list[Any] = [None] * len(self.table)
+        self.by_lexer: dict[int, Any] = {}  # lark shares a lexer between states
+
+    def _scanner(self, state: int) -> Any:
+        """How the fast path lexes in ``state``: the scanner's regexes, the ignored
+        terminals and the _shortcuts; False if the state's lexer has callbacks (lark's
+        would run them)."""
+        lexer = self.lexers[state]
+        entry = self.by_lexer.get(id(lexer))
+        if entry is None:
+            scanner = lexer.scanner  # built lazily, as lark does on a state's first token
+            entry = False
+            if not lexer.callback:
+                entry = (tuple(scanner._mres), lexer.ignore_types, *_shortcuts(lexer))  # noqa: SLF001
+            self.by_lexer[id(lexer)] = entry
+        self.scanners[state] = entry
+        return entry
+
+    def parse(self, body: str, span: Span) -> Any:
+        """The statement of ``body``, or _GIVE_UP."""
+        current = self.builder.current
+        current.text, current.span = body, span
+        try:
+            return self._run(body)
+        except Exception:  # noqa: BLE001 -- lark's loop reports it as it always did
+            return _GIVE_UP
+        finally:
+            current.text = current.span = None
+
+    def _run(self, body: str) -> Any:
+        table, scanners, tail = self.table, self.scanners, self.tail
+        end_state = self.end_state
+        chunk, space, word = _CHUNK.match, _WS.match, _WORD.match
+        ascii_space, word_start, not_punctuation = _ASCII_SPACE, _WORD_START, _NOT_PUNCTUATION
+        unit, many, meta_mode, max_stack = _UNIT, _MANY, _META, _MAX_STACK
+        state = self.start_state
+        stack = [state]
+        values: list[Any] = []
+        # per value, where its first token starts; an empty value's is the start of the token
+        # after it (the look-ahead when it is reduced): a rule spans tokens iff its first is
+        # before the look-ahead's start
+        firsts: list[int] = []
+        pos, size, last_end = 0, len(body), 0
+        while True:
+            # the next token, lexed in `state`: kind, text, start (and pos: its end)
+            match = chunk(body, pos) if tail[state] else None
+            if match is not None:
+                kind, text, start, pos = "CHUNK", match.group(1), match.start(1), match.end()
+            else:
+                entry = scanners[state] or self._scanner(state)
+                if entry is False:
+                    return _GIVE_UP
+                mres, ignore, skip, words, name, punctuation = entry
+                while True:
+                    if pos >= size:
+                        kind, start = "$END", pos
+                        break
+                    char = body[pos]
+                    if char in ascii_space and skip:
+                        pos = space(body, pos).end()
+                        continue
+                    if char in word_start and words is not None:
+                        match = word(body, pos)
+                        end = match.end()
+                        if end >= size or body[end] < "\x80":
+                            text = match.group()
+                            kind = words.get(text.lower()) or name
+                            if kind is not None:
+                                start, pos = pos, end
+                                break
+                    kind, clash = punctuation.get(char, not_punctuation)
+                    if kind is not None and (clash is None or clash.match(body, pos) is None):
+                        if char == "(" and len(stack) > max_stack:
+                            return _GIVE_UP
+                        text, start, pos = char, pos, pos + 1
+                        break
+                    for mre in mres:
+                        match = mre.match(body, pos)
+                        if match is not None:
+                            break
+                    else:
+                        return _GIVE_UP
+                    kind = match.lastgroup
+                    if kind in ignore:
+                        pos = match.end()
+                        continue
+                    text, start, pos = match.group(), pos, match.end()
+                    if text == "(" and len(stack) > max_stack:
+                        return _GIVE_UP
+                    break
+            # the LALR steps for it
+            while True:
+                action = table[state].get(kind)
+                if action is None:
+                    return _GIVE_UP
+                if action.__class__ is int:
+                    state = action
+                    stack.append(state)
+                    values.append(text)
+                    firsts.append(start)
+                    last_end = pos
+                    break
+                mode, count, origin, reduce = action
+                if mode is unit:
+                    values[-1] = reduce(values[-1])
+                    state = stack[-1] = table[stack[-2]][origin]
+                    continue
+                if mode is many:
+                    values[-count:] = [reduce(*values[-count:])]
+                    del firsts[1 - count:], stack[1 - count:]
+                    state = stack[-1] = table[stack[-2]][origin]
+                    continue
+                if mode is meta_mode:
+                    first = firsts[-count] if count else start
+                    meta = _FastMeta(first >= start, first, last_end)
+                    value = reduce(meta, *values[-count:]) if count else reduce(meta)
+                elif count:
+                    value = reduce(*values[-count:])
+                else:
+                    value = reduce()
+                if count == 1:
+                    values[-1] = value
+                    state = stack[-1] = table[stack[-2]][origin]
+                elif count:
+                    values[-count:] = [value]
+                    del firsts[1 - count:], stack[1 - count:]
+                    state = stack[-1] = table[stack[-2]][origin]
+                else:
+                    values.append(value)
+                    firsts.append(start)
+                    state = table[stack[-1]][origin]
+                    stack.append(state)
+                if mode is _START and state == end_state and kind == "$END":
+                    return value
+
+
+_new_token = getattr(Token, "_future_new", Token)  # Token(...) without its keyword checks
+_NOT_PUNCTUATION = (None, None)
+_fast: _FastParser | None = None
+
+
+def _get_fast() -> _FastParser:
+    global _fast
+    if _fast is None:
+        parser = _get_parser()
+        with _lock:
+            if _fast is None:
+                _fast = _FastParser(parser)
+    return _fast
 
 
 # --- statements -----------------------------------------------------------------------------
@@ -724,10 +1167,14 @@ def parse_statement(text: str, source: str = "<text>", line: int = 1, column: in
     ``line``/``column`` say where ``text`` starts in ``source``, so that the span and any
     :class:`ParseError` point into the original file.
     """
-    skip = _LEADING.match(text)
-    offset = skip.end() if skip else 0
-    line, column = _shift(line, column, *_position(text, offset))
-    body = text[offset:].rstrip()
+    first = text[:1]
+    if " " < first < "\x7f" and first not in "-#/":  # nothing for _LEADING to skip
+        body = text.rstrip()
+    else:
+        skip = _LEADING.match(text)
+        offset = skip.end() if skip else 0
+        line, column = shift(line, column, *position(text, offset))
+        body = text[offset:].rstrip()
     if body.endswith(";"):
         body = body[:-1].rstrip()
     span = Span(source, line, column, body)
@@ -735,8 +1182,11 @@ def parse_statement(text: str, source: str = "<text>", line: int = 1, column: in
         raise ParseError(source, line, column, "expected a statement, got nothing")
     nul = body.find("\0")
     if nul >= 0:
-        where = _shift(line, column, *_position(body, nul))
+        where = shift(line, column, *position(body, nul))
         raise ParseError(source, where[0], where[1], "expected text, got a NUL character")
+    statement = (_fast or _get_fast()).parse(body, span)
+    if statement is not _GIVE_UP:
+        return statement
     try:
         tree = _get_parser().parse(body)
         return _Builder(body, span).transform(tree)
@@ -761,6 +1211,9 @@ _DIRECTIVE = re.compile(
 _NORMAL_STOP = re.compile(r"[;'\"`#]|--(?=\s|$)|/\*")
 _QUOTE_STOP = {q: re.compile(r"\\|" + re.escape(q)) for q in "'\""}
 _QUOTE_STOP["`"] = re.compile("`")
+# A line that is one statement (or an empty one) up to a ";" with only whitespace after it,
+# and nothing in it that _NORMAL_STOP stops at (nor any "-" or "/", to keep it simple).
+_SIMPLE_LINE = re.compile(r"([^;'\"`#/\-]*);\s*\Z")
 
 
 @dataclass
@@ -796,6 +1249,14 @@ class _Splitter:
         return _Chunk(text, start[0], start[1])
 
     def feed(self, line: str, lineno: int) -> Iterator[_Chunk | ConnectDirective]:
+        if self.start is None and not self.state:
+            simple = _SIMPLE_LINE.match(line)
+            if simple:  # what the loop below makes of it, at once
+                piece = simple.group(1)
+                text = piece.lstrip()
+                if text:
+                    yield _Chunk(text.rstrip(), lineno, 1 + len(piece) - len(text))
+                return
         stripped = line.strip()
         if not self.state and stripped.startswith("--"):
             m = _DIRECTIVE.match(stripped)
