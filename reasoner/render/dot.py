@@ -70,9 +70,10 @@ class _Drawer:
             me = self.node(_label(f"{rule.name} x {len(chain) - 1}",
                                   f"{node.literal}", f"... {last.literal}", node.where or ""),
                            RULE)
+            on_chain = {id(n) for n in chain}  # by identity: == compares whole subtrees
             for step in chain[:-1]:
                 for child in step.children:
-                    if child not in chain:
+                    if id(child) not in on_chain:
                         self.graph.edge(me, self.proof(child))
             self.graph.edge(me, self.proof(last))
             return me

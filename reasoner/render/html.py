@@ -169,9 +169,12 @@ def _proof_items(node: ProofNode) -> str:
         middle = chain[1:-1]
         note = (f'<li class="rz-muted">... {len(middle)} more '
                 f"{e(node.rule.name if node.rule else '')} steps ...</li>")
-        children = [c for c in chain[-2].children if c is not chain[-1]] + [chain[-1]]
+        # as the text form: the top step in full, the middle ones counted, the bottom in full
+        top = "".join(_proof_items(c) for c in node.children if c is not chain[1])
+        nested = f'<ul class="rz-proof">{top}{note}{_proof_items(chain[-1])}</ul>'
+        return f"<li>{_node_text(node)}{nested}</li>"
     inner = "".join(_proof_items(c) for c in children)
-    nested = f'<ul class="rz-proof">{note}{inner}</ul>' if inner or note else ""
+    nested = f'<ul class="rz-proof">{inner}</ul>' if inner else ""
     return f"<li>{_node_text(node)}{nested}</li>"
 
 

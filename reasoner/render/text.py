@@ -66,7 +66,8 @@ def render_proof(node: ProofNode, indent: str = "") -> list[str]:
             if child is not chain[1]:
                 lines.extend(render_proof(child, indent + "  "))
         middle = chain[1:-1]
-        sides = [c for n in middle for c in n.children if c not in chain]
+        on_chain = {id(n) for n in chain}  # by identity: == compares whole subtrees
+        sides = [c for n in middle for c in n.children if id(c) not in on_chain]
         where = ", ".join(f"{s.origin.source}:{s.origin.line}" for s in sides if s.origin)
         lines.append(f"{indent}  ... {len(middle)} more {node.rule.name} steps "  # type: ignore
                      f"({where}) ...")
