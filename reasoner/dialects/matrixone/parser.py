@@ -1167,6 +1167,8 @@ def parse_statement(text: str, source: str = "<text>", line: int = 1, column: in
     ``line``/``column`` say where ``text`` starts in ``source``, so that the span and any
     :class:`ParseError` point into the original file.
     """
+    if "\r" in text:  # CRLF and CR end lines, as when a script is split into statements
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     first = text[:1]
     if " " < first < "\x7f" and first not in "-#/":  # nothing for _LEADING to skip
         body = text.rstrip()

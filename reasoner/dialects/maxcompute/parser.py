@@ -569,6 +569,8 @@ _TOO_DEEP = "expected fewer nested parentheses: the statement is nested too deep
 def parse_statement(text: str, source: str = "<text>", line: int = 1, column: int = 1
                     ) -> st.Statement:
     """One MaxCompute statement (an optional trailing ``;`` is allowed) -> its dataclass."""
+    if "\r" in text:  # CRLF and CR end lines, as when a script is split into statements
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     skip = _LEADING.match(text)
     offset = skip.end() if skip else 0
     line, column = shift(line, column, *position(text, offset))
