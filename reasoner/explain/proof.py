@@ -160,6 +160,8 @@ class Prover:
         self._rules: dict[str, tuple[Rule, ...]] = {}
         self._stored = frozenset(self.program.inputs)
         self._cache: dict[Atom, list[tuple[Value, ...]]] = {}
+        self._indexes: dict[tuple[Atom, tuple[int, ...]], dict[tuple[Value, ...],
+                            list[tuple[Value, ...]]]] = {}
 
     def rules_for(self, pred: str) -> tuple[Rule, ...]:
         if pred not in self._rules:
@@ -187,6 +189,19 @@ class Prover:
             self._cache[atom] = self.backend.query(atom)
         return self._cache[atom]
 
+    def _answers_matching(self, atom: Atom, ground: Atom) -> Sequence[tuple[Value, ...]]:
+        """The cached answers of ``atom`` that agree with ``ground`` where it is bound,
+        through an index on those positions (a scan per binding was quadratic along a
+        chain of roles)."""
+        positions = tuple(i for i, a in enumerate(ground.args) if isinstance(a, Const))
+        key = (atom, positions)
+        index = self._indexes.get(key)
+        if index is None:
+            index = self._indexes[key] = {}
+            for row in self._answers(atom):
+                index.setdefault(tuple(row[i] for i in positions), []).append(row)
+        return index.get(tuple(ground.args[i].value for i in positions), ())  # type: ignore[union-attr]
+
     def _solve_body(self, body: Sequence[Literal]) -> list[dict[str, Value]]:
         bindings: list[dict[str, Value]] = [{}]
         for literal in bound_first(body, stored=self._stored):
@@ -202,7 +217,8 @@ class Prover:
             for binding in bindings:
                 ground = substitute(literal, binding)
                 assert isinstance(ground, Atom)
-                rows = self._answers(literal) if general else self.backend.query(ground)
+                rows = (self._answers_matching(literal, ground) if general
+                        else self.backend.query(ground))
                 for row in rows:
                     new = _extend(ground, row, binding)
                     if new is not None:
