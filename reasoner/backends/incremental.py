@@ -35,7 +35,8 @@ every derived predicate that depends, directly or through others, on
    ``flow_ok :- flow_open(O,D), principal(U,_,_), ...``); predicates computed only from
    rule-file facts are constant-size vocabulary and do not count;
 3. a name in :data:`DEFAULT_ON_DEMAND` (the reverse-question relations ``user_may``,
-   ``effective``, ``user_reach``), when the program has it.
+   ``effective``, ``user_reach``, and ``reached_by``, whose rows grow as the square of a
+   chain of roles: 50M for a 10,000-role chain), when the program has it.
 
 At run time a materialised predicate is moved to on demand (with everything above it) when
 it grows past ``max_rows`` or when one of its comparisons meets a string and an integer (the
@@ -85,7 +86,7 @@ from reasoner.errors import RuleError
 Row = tuple[Value, ...]
 
 # Relations that answer reverse questions for every user at once: kept only on demand.
-DEFAULT_ON_DEMAND = frozenset({"user_may", "effective", "user_reach"})
+DEFAULT_ON_DEMAND = frozenset({"user_may", "effective", "user_reach", "reached_by"})
 DEFAULT_MAX_ROWS = 5_000_000
 # cleared when it grows past this many entries (a memory bound, not a correctness one)
 MEMO_LIMIT = 200_000
