@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-
-_BREAK = re.compile(r"\r\n?|\n")
 
 
 def position(text: str, offset: int) -> tuple[int, int]:
-    """1-based line and column of ``offset`` in ``text``; CRLF, CR and LF each end a line,
-    as they do when a script is split into statements."""
-    if "\r" not in text[:offset]:
-        return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
-    line, start = 1, 0
-    for found in _BREAK.finditer(text):
-        if found.end() > offset:  # past it, or inside a CRLF: still the line it ends
-            break
-        line, start = line + 1, found.end()
-    return line, offset - start + 1
+    """1-based line and column of ``offset`` in ``text``, whose line breaks are LF (the
+    parsers turn CRLF and CR into LF first, as script splitting does)."""
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def shift(line: int, column: int, rel_line: int, rel_column: int) -> tuple[int, int]:

@@ -77,7 +77,6 @@ from reasoner.datalog.ast import (
     Rule,
     Var,
     conjunction_variables,
-    literal_atom,
     literal_terms,
 )
 from reasoner.datalog.check import QUERY_SOURCE, check_program, strongly_connected_components
@@ -276,14 +275,8 @@ def _slotted(rule: Rule) -> _Rule:
 
 
 def _dependencies(program: Program) -> dict[str, set[str]]:
-    """head -> the predicates its rules read (positively or negatively)."""
-    deps: dict[str, set[str]] = {p: set() for p in program.predicates()}
-    for rule in program.rules:
-        for literal in rule.body:
-            atom = literal_atom(literal)
-            if atom is not None:
-                deps[rule.head.pred].add(atom.pred)
-    return deps
+    """head -> the predicates its rules read (positively or negatively), as mutable sets."""
+    return {p: set(d) for p, d in program.dependencies().items()}
 
 
 def _above(deps: dict[str, set[str]], seeds: set[str]) -> set[str]:

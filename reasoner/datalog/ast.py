@@ -292,15 +292,24 @@ class Program:
                     found.setdefault(atom.pred, atom.arity)
         return found
 
-    def inputs_read_by(self, pred: str) -> frozenset[str]:
-        """The extensional predicates ``pred``'s rules read, directly or through others
-        (``pred`` itself when it is one): what a cache of its answers depends on."""
-        reads: dict[str, set[str]] = {}
+    def dependencies(self) -> dict[str, frozenset[str]]:
+        """Every predicate -> the predicates its rules read (positively or negatively)."""
+        return dict(self._dependencies)
+
+    @cached_property
+    def _dependencies(self) -> dict[str, frozenset[str]]:
+        reads: dict[str, set[str]] = {p: set() for p in self._arities}
         for rule in self.rules:
             for literal in rule.body:
                 atom = literal_atom(literal)
                 if atom is not None:
-                    reads.setdefault(rule.head.pred, set()).add(atom.pred)
+                    reads[rule.head.pred].add(atom.pred)
+        return {p: frozenset(d) for p, d in reads.items()}
+
+    def inputs_read_by(self, pred: str) -> frozenset[str]:
+        """The extensional predicates ``pred``'s rules read, directly or through others
+        (``pred`` itself when it is one): what a cache of its answers depends on."""
+        reads = self._dependencies
         seen, todo = {pred}, [pred]
         while todo:
             for below in reads.get(todo.pop(), ()):

@@ -16,6 +16,7 @@ from reasoner.source import Span
 
 from .catalogue import SessionState
 from .executor import MatrixOneExecutor
+from .explain import AccessIndex, MatrixOneExplainer, access_count
 from .profiles import DEFAULT_TARGET, PROFILES, rule_files
 
 
@@ -34,8 +35,6 @@ class MatrixOneEngine(MatrixOneExecutor):
     def __init__(self, target: str) -> None:
         self.target = target
         super().__init__(new_backend(rule_files(target)))
-        from .explain import AccessIndex
-
         self.access_index = AccessIndex(self)  # blast-radius counts, kept between why-nots
 
     def connect(self, principal: str, role: str | None, secondary: bool,  # type: ignore[override]
@@ -110,8 +109,6 @@ class MatrixOneEngine(MatrixOneExecutor):
     def why_not(self, session: Any, decision: Decision, recheck: Callable[[], Decision], *,
                 repairs: bool = True) -> WhyNot:
         """The failing conditions of a deny, what the session has, and verified repairs."""
-        from .explain import MatrixOneExplainer, access_count
-
         result = WhyNotBuilder(self.backend).build(decision)
         explainer = MatrixOneExplainer(self, session)
         result.context = explainer.context()

@@ -365,20 +365,20 @@ class AccessIndex:
         if len(self._bits) > self.LIMIT:
             self._bits.clear()
             self._effective.clear()
-        stamp = facts.fingerprint(self._effective_inputs)
-        if stamp not in self._effective:
-            self._effective[stamp] = ({}, {})
-            while len(self._effective) > self.STATES:
-                self._effective.popitem(last=False)
-        self._effective.move_to_end(stamp)
-        self._masks, self._on_object = self._effective[stamp]
-        stamp = facts.fingerprint(self._reach_inputs)
-        if stamp not in self._reaches:
-            self._reaches[stamp] = {}
-            while len(self._reaches) > self.STATES:
-                self._reaches.popitem(last=False)
-        self._reaches.move_to_end(stamp)
-        self._reach = self._reaches[stamp]
+        self._masks, self._on_object = self._state(
+            self._effective, facts.fingerprint(self._effective_inputs), lambda: ({}, {}))
+        self._reach = self._state(self._reaches, facts.fingerprint(self._reach_inputs), dict)
+
+    def _state(self, states: OrderedDict[tuple[int, ...], Any], stamp: tuple[int, ...],
+               new: Any) -> Any:
+        """The caches of one state (made when missing), the least recently used past
+        :attr:`STATES` forgotten."""
+        if stamp not in states:
+            states[stamp] = new()
+            while len(states) > self.STATES:
+                states.popitem(last=False)
+        states.move_to_end(stamp)
+        return states[stamp]
 
     def _roles(self, user: str) -> tuple[Any, ...]:
         roles = self._reach.get(user)

@@ -61,11 +61,6 @@ def _get_parser() -> Lark:
         return _parser
 
 
-# --- positions ------------------------------------------------------------------------------
-
-
-
-
 def _unquote(text: str) -> str:
     """The value of a '...' / "..." literal (backslash escapes) or a `...` name."""
     quote, body = text[0], text[1:-1]
